@@ -1,0 +1,3 @@
+from zoompac.cli.main import main
+
+main()

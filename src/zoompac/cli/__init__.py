@@ -1,0 +1,1 @@
+"""The `zoompac` command line."""

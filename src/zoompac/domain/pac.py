@@ -1,0 +1,50 @@
+"""The rules of `GET /users/{userId}/pac`, checked in a fixed order.
+
+Token validity and expiry come first (see `TokenService.authenticate`), then scope, then the `me`
+rules, the user lookup, the account's plan and PAC setting, and last the user's PAC setting. The
+cheapest checks run first, and nothing about a user is revealed before the caller is authorised.
+"""
+
+from __future__ import annotations
+
+from zoompac.domain import errors
+from zoompac.domain.models import Grant, PacAccount, User
+from zoompac.domain.ports import Store
+from zoompac.domain.scopes import LIST_PAC_ACCOUNTS, OperationScopes
+
+ME = "me"
+
+
+def list_pac_accounts(store: Store, grant: Grant, user_ref: str) -> list[PacAccount]:
+    """Return the PAC accounts of the user named by `user_ref`, as the grant may see them."""
+    if not LIST_PAC_ACCOUNTS.allows(grant.scopes):
+        raise errors.MissingScopes(LIST_PAC_ACCOUNTS.reported)
+    user = resolve_user(store, grant, user_ref, LIST_PAC_ACCOUNTS)
+
+    account = store.get_account(user.account_id)
+    if account is None or not account.offers_pac:
+        raise errors.AccountPacDisabled()
+    if not user.pac_enabled:
+        raise errors.UserPacDisabled()
+    return store.list_pac_accounts(user.id)
+
+
+def resolve_user(store: Store, grant: Grant, user_ref: str, scopes: OperationScopes) -> User:
+    """Find the user a path's `userId` names, applying Zoom's `me` rules.
+
+    A token that holds only user scopes must say `me`; any other `userId`, its own id included,
+    is a scope error naming the admin scopes. A Server-to-Server token has no user, so `me` names
+    nobody.
+    """
+    if user_ref == ME:
+        user = store.get_user(grant.user_id) if grant.user_id is not None else None
+    else:
+        if not scopes.allows_any_user(grant.scopes):
+            raise errors.MissingScopes(scopes.reported_admin)
+        user = store.find_user(user_ref)
+
+    if user is None:
+        raise errors.UserNotFound(user_ref)
+    if user.account_id != grant.account_id:
+        raise errors.UserNotInAccount()
+    return user

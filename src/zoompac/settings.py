@@ -1,0 +1,41 @@
+"""Server settings, read from `ZOOMPAC_*` environment variables and overridden by CLI options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_path
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zoompac.domain.models import ConferenceIdFormat
+
+
+def default_data_dir() -> Path:
+    """The folder of the default SQLite file: `~/.local/share/zoompac` on Linux."""
+    return user_data_path("zoompac", appauthor=False)
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'zoompac.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZOOMPAC_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=0, le=65535)
+    database: str = Field(default_factory=default_database_url)
+    demo: bool = False
+    conference_id_format: ConferenceIdFormat = ConferenceIdFormat.STRING
+    token_lifetime: int = Field(default=3600, ge=1, description="Access-token lifetime in seconds.")
+    revoke_older_tokens: bool = False
+    # The `api_url` that token responses advertise; by default the server's own address.
+    api_url: str | None = None
+    log_level: str = "info"
+
+    def public_api_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,77 @@
+"""Engines, migrations and server-wide secrets kept in the database."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, insert, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+
+from zoompac.storage.tables import server_state
+
+_MIGRATIONS = str(Path(__file__).with_name("migrations"))
+_SIGNING_KEY = "jwt_signing_key"
+
+
+def open_engine(url: str) -> Engine:
+    """Create an engine for `url`, creating a SQLite file's folder if needed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets `zoompac load` write while the server reads; the busy timeout makes writers queue
+    # instead of failing with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision. Safe to run on every start."""
+    # Alembic announces every step at INFO; a server start should not.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def signing_key(engine: Engine) -> bytes:
+    """Return the token-signing key, creating it on first use.
+
+    The key lives in the database so that tokens survive a restart and every worker over the
+    same database accepts them.
+    """
+    with engine.begin() as connection:
+        stored = connection.execute(
+            select(server_state.c.value).where(server_state.c.key == _SIGNING_KEY)
+        ).scalar_one_or_none()
+    if stored is not None:
+        return bytes.fromhex(stored)
+
+    candidate = secrets.token_hex(64)
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(server_state).values(key=_SIGNING_KEY, value=candidate))
+    except IntegrityError:
+        # Another process created the key first; use that one.
+        return signing_key(engine)
+    return bytes.fromhex(candidate)

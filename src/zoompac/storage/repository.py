@@ -1,0 +1,197 @@
+"""`SqlStore`: the domain's `Store` protocol on SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy.engine import Engine
+
+from zoompac.domain.models import (
+    Account,
+    App,
+    AppKind,
+    DialInKind,
+    DialInNumber,
+    Grant,
+    PacAccount,
+    Plan,
+    User,
+    UserStatus,
+)
+from zoompac.storage.tables import (
+    access_tokens,
+    accounts,
+    apps,
+    dial_in_numbers,
+    pac_accounts,
+    users,
+)
+
+
+class SqlStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get_account(self, account_id: str) -> Account | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(accounts).where(accounts.c.id == account_id)).first()
+        return _account(row) if row is not None else None
+
+    def get_app_by_client_id(self, client_id: str) -> App | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(apps).where(apps.c.client_id == client_id)).first()
+        return _app(row) if row is not None else None
+
+    def get_user(self, user_id: str) -> User | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(users).where(users.c.id == user_id)).first()
+        return _user(row) if row is not None else None
+
+    def find_user(self, user_ref: str) -> User | None:
+        # Zoom ids never contain "@", so the reference's shape picks the index to use.
+        condition = (
+            users.c.email_key == user_ref.lower() if "@" in user_ref else users.c.id == user_ref
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(select(users).where(condition)).first()
+        return _user(row) if row is not None else None
+
+    def list_pac_accounts(self, user_id: str) -> list[PacAccount]:
+        query = (
+            select(
+                pac_accounts.c.id,
+                pac_accounts.c.conference_id,
+                pac_accounts.c.participant_password,
+                pac_accounts.c.listen_only_password,
+                dial_in_numbers.c.kind,
+                dial_in_numbers.c.number,
+                dial_in_numbers.c.country,
+            )
+            .select_from(
+                pac_accounts.outerjoin(
+                    dial_in_numbers, dial_in_numbers.c.pac_account_id == pac_accounts.c.id
+                )
+            )
+            .where(pac_accounts.c.user_id == user_id)
+            .order_by(pac_accounts.c.id, dial_in_numbers.c.id)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return _group_pac_accounts(rows)
+
+    def insert_token(
+        self,
+        token_id: str,
+        app: App,
+        user_id: str | None,
+        issued_at: datetime,
+        expires_at: datetime,
+        revoke_older: bool,
+    ) -> None:
+        with self.engine.begin() as connection:
+            if revoke_older:
+                connection.execute(
+                    update(access_tokens)
+                    .where(access_tokens.c.app_id == app.id, access_tokens.c.revoked.is_(False))
+                    .values(revoked=True)
+                )
+            connection.execute(
+                insert(access_tokens).values(
+                    id=token_id,
+                    app_id=app.id,
+                    account_id=app.account_id,
+                    user_id=user_id,
+                    scopes=" ".join(app.scopes),
+                    issued_at=int(issued_at.timestamp()),
+                    expires_at=int(expires_at.timestamp()),
+                    revoked=False,
+                )
+            )
+
+    def get_grant(self, token_id: str) -> Grant | None:
+        query = (
+            select(
+                access_tokens.c.app_id,
+                access_tokens.c.account_id,
+                access_tokens.c.user_id,
+                access_tokens.c.scopes,
+                access_tokens.c.expires_at,
+            )
+            .select_from(access_tokens.join(apps, apps.c.id == access_tokens.c.app_id))
+            .where(
+                and_(
+                    access_tokens.c.id == token_id,
+                    access_tokens.c.revoked.is_(False),
+                    apps.c.active.is_(True),
+                )
+            )
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            return None
+        return Grant(
+            token_id=token_id,
+            app_id=row.app_id,
+            account_id=row.account_id,
+            user_id=row.user_id,
+            scopes=frozenset(row.scopes.split()),
+            expires_at=datetime.fromtimestamp(row.expires_at, UTC),
+        )
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        plan=Plan(row.plan),
+        audio_conferencing=bool(row.audio_conferencing),
+        pac_enabled=bool(row.pac_enabled),
+    )
+
+
+def _app(row: Row[Any]) -> App:
+    return App(
+        id=row.id,
+        client_id=row.client_id,
+        client_secret_hash=row.client_secret_hash,
+        kind=AppKind(row.kind),
+        account_id=row.account_id,
+        scopes=tuple(row.scopes.split()),
+        redirect_uri=row.redirect_uri,
+        active=bool(row.active),
+    )
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        account_id=row.account_id,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        type=row.type,
+        status=UserStatus(row.status),
+        pac_enabled=bool(row.pac_enabled),
+    )
+
+
+def _group_pac_accounts(rows: Sequence[Any]) -> list[PacAccount]:
+    """Fold the PAC-account-to-number join back into one `PacAccount` per id, in id order."""
+    grouped: dict[int, tuple[Any, list[DialInNumber]]] = {}
+    for row in rows:
+        _, numbers = grouped.setdefault(row.id, (row, []))
+        if row.kind is not None:
+            numbers.append(DialInNumber(DialInKind(row.kind), row.number, row.country))
+    return [
+        PacAccount(
+            conference_id=row.conference_id,
+            participant_password=row.participant_password,
+            listen_only_password=row.listen_only_password,
+            dial_in_numbers=tuple(numbers),
+        )
+        for row, numbers in grouped.values()
+    ]

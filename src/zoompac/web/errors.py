@@ -1,0 +1,68 @@
+"""The one place where exceptions become HTTP responses.
+
+Each domain error class has one status here, so one condition always gets one status and one body
+across every route.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from zoompac.domain import errors
+from zoompac.web.responses import JSONResponse, zoom_error
+
+_STATUS: dict[type[errors.ZoomApiError], int] = {
+    errors.InvalidAccessToken: 401,
+    errors.ExpiredAccessToken: 401,
+    errors.MissingScopes: 400,
+    errors.UserNotFound: 404,
+    errors.UserNotInAccount: 400,
+    errors.AccountPacDisabled: 400,
+    errors.UserPacDisabled: 400,
+}
+
+ROUTE_NOT_RECOGNIZED = (2300, "This API endpoint is not recognized.")
+INTERNAL_ERROR = (500, "An internal error occurred. Try again later.")
+
+
+def status_of(error: errors.ZoomApiError) -> int:
+    for cls in type(error).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    raise LookupError(f"No HTTP status is mapped for {type(error).__name__}")
+
+
+def zoom_api_error_response(error: errors.ZoomApiError) -> Response:
+    return zoom_error(status_of(error), error.code, error.message)
+
+
+def oauth_error_response(error: errors.OAuthError) -> Response:
+    # Zoom's OAuth server answers every failure with 400 and `{"reason", "error"}`.
+    return JSONResponse({"reason": error.reason, "error": error.error}, 400)
+
+
+async def handle_zoom_api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.ZoomApiError)
+    return zoom_api_error_response(exc)
+
+
+async def handle_oauth_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.OAuthError)
+    return oauth_error_response(exc)
+
+
+async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+    """Answer unknown routes (404) and wrong methods (405) with Zoom's envelope."""
+    assert isinstance(exc, HTTPException)
+    code, message = ROUTE_NOT_RECOGNIZED
+    if exc.status_code not in (404, 405):
+        code, message = exc.status_code, str(exc.detail)
+    return zoom_error(exc.status_code, code, message, exc.headers)
+
+
+async def handle_unexpected(_request: Request, _exc: Exception) -> Response:
+    # Starlette re-raises the exception after this response, so the ASGI server logs it once.
+    code, message = INTERNAL_ERROR
+    return zoom_error(500, code, message)

@@ -1,0 +1,115 @@
+"""Start and stop real `zoompac serve` processes on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+DEMO_ACCOUNT = "demo-account"
+DEMO_CLIENT_ID = "demo-client"
+DEMO_CLIENT_SECRET = "demo-secret"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A `zoompac serve` child process over a SQLite file in `data_dir`."""
+
+    data_dir: Path
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'zoompac.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/v2"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/oauth/token"
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        self.port = free_port()
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "zoompac",
+            "serve",
+            "--port",
+            str(self.port),
+            "--database",
+            self.database_url,
+            *self.args,
+        ]
+        env = {**os.environ, **self.env}
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self._wait_until_ready(timeout)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def token(
+        self,
+        client_id: str = DEMO_CLIENT_ID,
+        client_secret: str = DEMO_CLIENT_SECRET,
+        account_id: str = DEMO_ACCOUNT,
+    ) -> str:
+        response = httpx.post(
+            self.token_url,
+            auth=(client_id, client_secret),
+            data={"grant_type": "account_credentials", "account_id": account_id},
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"zoompac serve exited early:\n{self.log()}")
+            try:
+                httpx.get(f"{self.base_url}/v2/users/me/pac", timeout=1.0)
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"zoompac serve did not start within {timeout} s:\n{self.log()}")
