@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from platformdirs import user_data_path
@@ -30,6 +31,13 @@ class Settings(BaseSettings):
     conference_id_format: ConferenceIdFormat = ConferenceIdFormat.STRING
     token_lifetime: int = Field(default=3600, ge=1, description="Access-token lifetime in seconds.")
     revoke_older_tokens: bool = False
+    rate_limits: bool = True
+    # Overrides such as "pro.light=2" or "free.light.daily=100"; see `parse_overrides`.
+    rate_limit: list[str] = Field(default_factory=list)
+    # Approve every authorization request at once as this user (an id or an e-mail), for tests.
+    auto_approve_user: str | None = None
+    # Start the server clock at this UTC instant; it then advances in real time.
+    clock_start: datetime | None = None
     # The `api_url` that token responses advertise; by default the server's own address.
     api_url: str | None = None
     log_level: str = "info"

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from zoompac import __version__
 from zoompac.cli.options import database_option
 from zoompac.domain.models import ConferenceIdFormat
+from zoompac.domain.ratelimits import parse_overrides
 from zoompac.settings import Settings
 from zoompac.storage.fixtures import (
     DEMO_ACCOUNT_ID,
@@ -71,6 +72,38 @@ logger = logging.getLogger("zoompac")
     ),
 )
 @click.option(
+    "--rate-limits/--no-rate-limits",
+    default=None,
+    help="Enforce Zoom's per-account rate limits [env: ZOOMPAC_RATE_LIMITS; default: on]",
+)
+@click.option(
+    "--rate-limit",
+    multiple=True,
+    metavar="PLAN.LABEL[.daily]=N|off",
+    help=(
+        "Override one limit, in requests per second or per UTC day with .daily; repeatable. "
+        "Example: --rate-limit pro.light=2 --rate-limit free.light.daily=100"
+    ),
+)
+@click.option(
+    "--auto-approve-user",
+    metavar="USER",
+    default=None,
+    help=(
+        "Approve every OAuth authorization request at once as USER (an id or e-mail) "
+        "[env: ZOOMPAC_AUTO_APPROVE_USER]"
+    ),
+)
+@click.option(
+    "--clock-start",
+    metavar="ISO-8601",
+    default=None,
+    help=(
+        "Start the server clock at this UTC instant, e.g. 2026-01-01T23:59:58Z; it then "
+        "advances in real time [env: ZOOMPAC_CLOCK_START]"
+    ),
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default=None,
@@ -78,11 +111,16 @@ logger = logging.getLogger("zoompac")
 )
 def serve(**options: Any) -> None:
     """Serve the emulated Zoom API until interrupted."""
-    overrides = {name: value for name, value in options.items() if value is not None}
+    overrides = {
+        name: value for name, value in options.items() if value is not None and value != ()
+    }
     try:
         settings = Settings(**overrides)
+        parse_overrides(settings.rate_limit)
     except ValidationError as exc:
         raise click.UsageError(_first_problem(exc)) from exc
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     listener = _bind(settings.host, settings.port)

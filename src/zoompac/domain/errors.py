@@ -65,6 +65,21 @@ class UserPacDisabled(ZoomApiError):
     default_message = "User does not have PAC enabled."
 
 
+class InvalidField(ZoomApiError):
+    """A query parameter outside what the operation accepts."""
+
+    code = 300
+
+    def __init__(self, field: str, allowed: str) -> None:
+        super().__init__(f"Invalid field: {field}. {allowed}")
+        self.field = field
+
+
+class InvalidPageToken(ZoomApiError):
+    code = 300
+    default_message = "The next page token is invalid or expired."
+
+
 class OAuthError(ZoompacError):
     """A token-endpoint failure, reported in Zoom's OAuth envelope `{"reason", "error"}`."""
 
@@ -101,3 +116,31 @@ class FixtureError(ZoompacError):
         super().__init__(f"{location}: {problem}" if location else problem)
         self.location = location
         self.problem = problem
+
+
+class AdminError(ZoompacError):
+    """A provisioning request (`zoompac admin`) that was rejected; nothing was changed."""
+
+
+class NotFound(AdminError):
+    """The account, app, user or PAC account that a request names is not stored."""
+
+    def __init__(self, kind: str, value: str, hint: str) -> None:
+        # `kind` starts the sentence, so callers pass it capitalised: "User", "PAC account".
+        super().__init__(f"{kind} {value!r} not found. {hint}")
+        self.kind = kind
+        self.value = value
+
+
+class Conflict(AdminError):
+    """A value that must be unique, such as an e-mail address or a client id, is already used."""
+
+
+class InvalidValue(AdminError):
+    """A value outside what its field allows; the message names the value and what is allowed."""
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        super().__init__(f"Invalid {field} {value!r}: {allowed}")
+        self.field = field
+        self.value = value
+        self.allowed = allowed

@@ -84,6 +84,11 @@ class User:
     type: int
     status: UserStatus
     pac_enabled: bool
+    created_at: datetime
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
 @dataclass(frozen=True, slots=True)

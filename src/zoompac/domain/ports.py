@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from zoompac.domain.models import Account, App, Grant, PacAccount, User
+from zoompac.domain.models import Account, App, Grant, PacAccount, User, UserStatus
 
 
 class Store(Protocol):
@@ -35,4 +35,34 @@ class Store(Protocol):
 
     def get_grant(self, token_id: str) -> Grant | None:
         """Return the grant of a live token: known, not revoked, and of an active app."""
+        ...
+
+    def list_users(
+        self, account_id: str, status: UserStatus, after_user_id: str, limit: int
+    ) -> list[User]:
+        """Return up to `limit` users of an account with ids after `after_user_id`, by id."""
+        ...
+
+    def count_users(self, account_id: str, status: UserStatus) -> int: ...
+
+    def insert_authorization_code(
+        self, code_hash: str, app_id: int, user_id: str, redirect_uri: str, expires_at: datetime
+    ) -> None: ...
+
+    def consume_authorization_code(
+        self, code_hash: str, app_id: int, now: datetime
+    ) -> tuple[str, str] | None:
+        """Mark a live code of this app as used; return its (user id, redirect URI) or None.
+
+        The check and the update are one atomic step, so a code works exactly once even when
+        two requests race.
+        """
+        ...
+
+    def insert_refresh_token(
+        self, token_hash: str, app_id: int, user_id: str, expires_at: datetime
+    ) -> None: ...
+
+    def consume_refresh_token(self, token_hash: str, app_id: int, now: datetime) -> str | None:
+        """Mark a live refresh token of this app as used and return its user id, atomically."""
         ...

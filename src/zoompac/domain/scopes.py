@@ -31,3 +31,25 @@ LIST_PAC_ACCOUNTS = OperationScopes(
     reported=("pac:read:admin", "pac:read"),
     reported_admin=("pac:read:admin",),
 )
+
+# Listing every user of an account is an admin operation; no user scope grants it.
+LIST_USERS = OperationScopes(
+    admin=frozenset({"user:read:admin", "user:write:admin", "user:read:list_users:admin"}),
+    user=frozenset(),
+    reported=("user:read:admin",),
+    reported_admin=("user:read:admin",),
+)
+
+GET_USER = OperationScopes(
+    admin=frozenset({"user:read:admin", "user:write:admin", "user:read:user:admin"}),
+    user=frozenset({"user:read", "user:write", "user:read:user"}),
+    reported=("user:read:admin", "user:read"),
+    reported_admin=("user:read:admin",),
+)
+
+GET_USER_SETTINGS = OperationScopes(
+    admin=frozenset({"user:read:admin", "user:write:admin", "user:read:settings:admin"}),
+    user=frozenset({"user:read", "user:write", "user:read:settings"}),
+    reported=("user:read:admin", "user:read"),
+    reported_admin=("user:read:admin",),
+)

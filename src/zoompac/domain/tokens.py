@@ -7,6 +7,9 @@ on whether it is still live, because revocation and app deactivation must take e
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,7 +18,7 @@ import jwt
 
 from zoompac.domain import errors
 from zoompac.domain.clock import Clock
-from zoompac.domain.models import App, AppKind, Grant
+from zoompac.domain.models import App, AppKind, Grant, User, UserStatus
 from zoompac.domain.ports import Store
 from zoompac.domain.secrets import new_token_id, verify_client_secret
 
@@ -38,11 +41,16 @@ class TokenPolicy:
     revoke_older_tokens: bool = False
 
 
+AUTHORIZATION_CODE_LIFETIME = timedelta(minutes=5)
+REFRESH_TOKEN_LIFETIME = timedelta(days=90)
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     access_token: str
     expires_in: int
     scopes: tuple[str, ...]
+    refresh_token: str | None = None
 
 
 class TokenService:
@@ -51,16 +59,15 @@ class TokenService:
         self._signing_key = signing_key
         self._clock = clock
         self.policy = policy
+        # client id -> (SHA-256 of a secret that passed scrypt, the stored hash it passed against),
+        # so repeated token requests do not pay for scrypt each time.
+        self._verified_secrets: dict[str, tuple[bytes, str]] = {}
 
     def issue_account_token(
         self, client_id: str, client_secret: str, account_id: str | None
     ) -> IssuedToken:
         """Run the Server-to-Server `account_credentials` grant."""
-        app = self._store.get_app_by_client_id(client_id)
-        if app is None or not app.active:
-            raise errors.InvalidClient()
-        if not verify_client_secret(client_secret, app.client_secret_hash):
-            raise errors.InvalidClient()
+        app = self._authenticate_client(client_id, client_secret)
         if app.kind is not AppKind.SERVER_TO_SERVER:
             raise errors.UnsupportedGrantType()
         if not account_id:
@@ -68,6 +75,69 @@ class TokenService:
         if account_id != app.account_id:
             raise errors.InvalidGrant("Invalid account_id")
         return self._issue(app, user_id=None)
+
+    def user_app(self, client_id: str | None) -> App:
+        """Return the active user-level app that an authorization request names."""
+        app = self._store.get_app_by_client_id(client_id) if client_id else None
+        if app is None or not app.active:
+            raise errors.OAuthError("invalid_client", "Invalid client_id")
+        if app.kind is not AppKind.USER:
+            raise errors.OAuthError(
+                "unauthorized_client", "This app cannot use the authorization code grant"
+            )
+        return app
+
+    def redirect_uri_for(self, app: App, requested: str | None) -> str:
+        """Check a requested redirect URI against the app's registered one."""
+        if app.redirect_uri is None or (requested and requested != app.redirect_uri):
+            raise errors.InvalidRequest("Redirect URI mismatch.")
+        return app.redirect_uri
+
+    def consenting_user(self, app: App, user_ref: str) -> User:
+        """Return the active user of the app's account who grants consent."""
+        user = self._store.find_user(user_ref)
+        if user is None or user.account_id != app.account_id or user.status != UserStatus.ACTIVE:
+            raise errors.InvalidRequest("The consenting user is not an active user of this account")
+        return user
+
+    def create_authorization_code(self, app: App, user: User, redirect_uri: str) -> str:
+        code = secrets.token_urlsafe(24)
+        expires_at = self._clock.now() + AUTHORIZATION_CODE_LIFETIME
+        self._store.insert_authorization_code(
+            _digest(code), app.id, user.id, redirect_uri, expires_at
+        )
+        return code
+
+    def exchange_authorization_code(
+        self, client_id: str, client_secret: str, code: str | None, redirect_uri: str | None
+    ) -> IssuedToken:
+        """Run the `authorization_code` grant: a code works once, within five minutes."""
+        app = self._authenticate_client(client_id, client_secret)
+        if app.kind is not AppKind.USER:
+            raise errors.UnsupportedGrantType()
+        if not code:
+            raise errors.InvalidRequest("Missing code")
+        claimed = self._store.consume_authorization_code(_digest(code), app.id, self._clock.now())
+        if claimed is None:
+            raise errors.InvalidGrant("Invalid authorization code")
+        user_id, expected_redirect_uri = claimed
+        if redirect_uri != expected_redirect_uri:
+            raise errors.InvalidGrant("Redirect URI mismatch.")
+        return self._issue_with_refresh_token(app, user_id)
+
+    def refresh(self, client_id: str, client_secret: str, refresh_token: str | None) -> IssuedToken:
+        """Run the `refresh_token` grant; the refresh token is spent and a new one issued."""
+        app = self._authenticate_client(client_id, client_secret)
+        if app.kind is not AppKind.USER:
+            raise errors.UnsupportedGrantType()
+        if not refresh_token:
+            raise errors.InvalidRequest("Missing refresh_token")
+        user_id = self._store.consume_refresh_token(
+            _digest(refresh_token), app.id, self._clock.now()
+        )
+        if user_id is None:
+            raise errors.InvalidGrant("Invalid Token!")
+        return self._issue_with_refresh_token(app, user_id)
 
     def authenticate(self, bearer: str | None) -> Grant:
         """Turn a bearer token into the grant it carries, or raise Zoom's 124 errors."""
@@ -89,6 +159,30 @@ class TokenService:
             raise errors.ExpiredAccessToken()
         return grant
 
+    def _authenticate_client(self, client_id: str, client_secret: str) -> App:
+        app = self._store.get_app_by_client_id(client_id)
+        if app is None or not app.active:
+            raise errors.InvalidClient()
+        presented = hashlib.sha256(client_secret.encode()).digest()
+        cached = self._verified_secrets.get(client_id)
+        if (
+            cached is not None
+            and cached[1] == app.client_secret_hash
+            and hmac.compare_digest(cached[0], presented)
+        ):
+            return app
+        if not verify_client_secret(client_secret, app.client_secret_hash):
+            raise errors.InvalidClient()
+        self._verified_secrets[client_id] = (presented, app.client_secret_hash)
+        return app
+
+    def _issue_with_refresh_token(self, app: App, user_id: str) -> IssuedToken:
+        issued = self._issue(app, user_id)
+        refresh_token = secrets.token_urlsafe(32)
+        expires_at = self._clock.now() + REFRESH_TOKEN_LIFETIME
+        self._store.insert_refresh_token(_digest(refresh_token), app.id, user_id, expires_at)
+        return IssuedToken(issued.access_token, issued.expires_in, issued.scopes, refresh_token)
+
     def _issue(self, app: App, user_id: str | None) -> IssuedToken:
         issued_at = self._clock.now().replace(microsecond=0)
         expires_at = issued_at + timedelta(seconds=self.policy.lifetime_seconds)
@@ -109,3 +203,7 @@ class TokenService:
             token_id, app, user_id, issued_at, expires_at, self.policy.revoke_older_tokens
         )
         return IssuedToken(access_token, self.policy.lifetime_seconds, app.scopes)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

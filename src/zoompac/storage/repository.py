@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy import Row, and_, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from zoompac.domain.models import (
@@ -25,8 +25,10 @@ from zoompac.storage.tables import (
     access_tokens,
     accounts,
     apps,
+    authorization_codes,
     dial_in_numbers,
     pac_accounts,
+    refresh_tokens,
     users,
 )
 
@@ -142,6 +144,94 @@ class SqlStore:
             expires_at=datetime.fromtimestamp(row.expires_at, UTC),
         )
 
+    def list_users(
+        self, account_id: str, status: UserStatus, after_user_id: str, limit: int
+    ) -> list[User]:
+        query = (
+            select(users)
+            .where(
+                users.c.account_id == account_id,
+                users.c.status == status.value,
+                users.c.id > after_user_id,
+            )
+            .order_by(users.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [_user(row) for row in connection.execute(query)]
+
+    def count_users(self, account_id: str, status: UserStatus) -> int:
+        query = select(func.count()).where(
+            users.c.account_id == account_id, users.c.status == status.value
+        )
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def insert_authorization_code(
+        self, code_hash: str, app_id: int, user_id: str, redirect_uri: str, expires_at: datetime
+    ) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(authorization_codes).values(
+                    code_hash=code_hash,
+                    app_id=app_id,
+                    user_id=user_id,
+                    redirect_uri=redirect_uri,
+                    expires_at=int(expires_at.timestamp()),
+                    used=False,
+                )
+            )
+
+    def consume_authorization_code(
+        self, code_hash: str, app_id: int, now: datetime
+    ) -> tuple[str, str] | None:
+        table = authorization_codes
+        live = and_(
+            table.c.code_hash == code_hash,
+            table.c.app_id == app_id,
+            table.c.used.is_(False),
+            table.c.expires_at > int(now.timestamp()),
+        )
+        with self.engine.begin() as connection:
+            claimed = connection.execute(update(table).where(live).values(used=True)).rowcount
+            if claimed != 1:
+                return None
+            row = connection.execute(
+                select(table.c.user_id, table.c.redirect_uri).where(table.c.code_hash == code_hash)
+            ).one()
+        return row.user_id, row.redirect_uri
+
+    def insert_refresh_token(
+        self, token_hash: str, app_id: int, user_id: str, expires_at: datetime
+    ) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(refresh_tokens).values(
+                    token_hash=token_hash,
+                    app_id=app_id,
+                    user_id=user_id,
+                    expires_at=int(expires_at.timestamp()),
+                    used=False,
+                )
+            )
+
+    def consume_refresh_token(self, token_hash: str, app_id: int, now: datetime) -> str | None:
+        table = refresh_tokens
+        live = and_(
+            table.c.token_hash == token_hash,
+            table.c.app_id == app_id,
+            table.c.used.is_(False),
+            table.c.expires_at > int(now.timestamp()),
+        )
+        with self.engine.begin() as connection:
+            claimed = connection.execute(update(table).where(live).values(used=True)).rowcount
+            if claimed != 1:
+                return None
+            user_id: str = connection.execute(
+                select(table.c.user_id).where(table.c.token_hash == token_hash)
+            ).scalar_one()
+        return user_id
+
 
 def _account(row: Row[Any]) -> Account:
     return Account(
@@ -176,6 +266,7 @@ def _user(row: Row[Any]) -> User:
         type=row.type,
         status=UserStatus(row.status),
         pac_enabled=bool(row.pac_enabled),
+        created_at=datetime.fromtimestamp(row.created_at, UTC),
     )
 
 

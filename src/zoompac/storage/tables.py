@@ -128,3 +128,25 @@ access_tokens = Table(
     Column("revoked", Boolean, nullable=False),
     Index("ix_access_tokens_app_id", "app_id"),
 )
+
+# Authorization codes and refresh tokens are bearer secrets, so only their SHA-256 is stored.
+authorization_codes = Table(
+    "authorization_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("app_id", Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used", Boolean, nullable=False),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("app_id", Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used", Boolean, nullable=False),
+)

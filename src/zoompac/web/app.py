@@ -10,15 +10,19 @@ from starlette.types import ASGIApp
 from zoompac.domain.errors import OAuthError, ZoomApiError
 from zoompac.web import errors
 from zoompac.web.middleware import ZoomEnvelopeMiddleware
-from zoompac.web.routes.oauth import issue_token
-from zoompac.web.routes.pac import get_user_pac_accounts
+from zoompac.web.routes import oauth, pac, users
 from zoompac.web.runtime import Runtime
 
 
 def create_app(runtime: Runtime) -> ASGIApp:
     routes = [
-        Route("/oauth/token", issue_token, methods=["POST"]),
-        Route("/v2/users/{user_id}/pac", get_user_pac_accounts, methods=["GET"]),
+        Route("/oauth/token", oauth.issue_token, methods=["POST"]),
+        Route("/oauth/authorize", oauth.show_consent_page, methods=["GET"]),
+        Route("/oauth/authorize", oauth.decide_consent, methods=["POST"]),
+        Route("/v2/users", users.list_users, methods=["GET"]),
+        Route("/v2/users/{user_id}", users.get_user, methods=["GET"]),
+        Route("/v2/users/{user_id}/settings", users.get_user_settings, methods=["GET"]),
+        Route("/v2/users/{user_id}/pac", pac.get_user_pac_accounts, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from zoompac.domain import errors
+from zoompac.domain.ratelimits import LimitType, RateDecision, RateLimited
 from zoompac.web.responses import JSONResponse, zoom_error
 
 _STATUS: dict[type[errors.ZoomApiError], int] = {
@@ -21,6 +22,9 @@ _STATUS: dict[type[errors.ZoomApiError], int] = {
     errors.UserNotInAccount: 400,
     errors.AccountPacDisabled: 400,
     errors.UserPacDisabled: 400,
+    errors.InvalidField: 400,
+    errors.InvalidPageToken: 400,
+    RateLimited: 429,
 }
 
 ROUTE_NOT_RECOGNIZED = (2300, "This API endpoint is not recognized.")
@@ -35,7 +39,22 @@ def status_of(error: errors.ZoomApiError) -> int:
 
 
 def zoom_api_error_response(error: errors.ZoomApiError) -> Response:
-    return zoom_error(status_of(error), error.code, error.message)
+    headers = rate_limit_headers(error.decision) if isinstance(error, RateLimited) else None
+    return zoom_error(status_of(error), error.code, error.message, headers)
+
+
+def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
+    headers = {
+        "X-RateLimit-Category": decision.label.value,
+        "X-RateLimit-Type": decision.limit_type.value,
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+    }
+    if decision.retry_after_seconds is not None:
+        headers["Retry-After"] = str(decision.retry_after_seconds)
+    elif decision.retry_after_date is not None and decision.limit_type is LimitType.DAILY:
+        headers["Retry-After"] = decision.retry_after_date.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return headers
 
 
 def oauth_error_response(error: errors.OAuthError) -> Response:
