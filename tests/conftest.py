@@ -10,6 +10,8 @@ import pytest
 from tests.helpers import CONTRACT_ACCOUNT, CONTRACT_FIXTURE, CONTRACT_SECRET, load_fixture_file
 from tests.server import ServerProcess
 
+pytest_plugins = ["pytester"]
+
 ServerFactory = Callable[..., ServerProcess]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from pathlib import Path
 
@@ -38,6 +39,12 @@ class Settings(BaseSettings):
     auto_approve_user: str | None = None
     # Start the server clock at this UTC instant; it then advances in real time.
     clock_start: datetime | None = None
+    # Seed of every generated id, password, token and tracking id; unset means unpredictable.
+    seed: int | None = None
+    # The control plane under /zoompac/: on by default only when the server listens on loopback.
+    control_plane: bool | None = None
+    # Bearer token that the control plane requires; generated into the data folder when unset.
+    admin_token: str | None = Field(default=None, repr=False)
     # The `api_url` that token responses advertise; by default the server's own address.
     api_url: str | None = None
     log_level: str = "info"
@@ -47,3 +54,17 @@ class Settings(BaseSettings):
             return self.api_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def control_plane_enabled(self) -> bool:
+        if self.control_plane is not None:
+            return self.control_plane
+        return is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

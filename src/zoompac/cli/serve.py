@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,20 +15,13 @@ from sqlalchemy.engine import make_url
 
 from zoompac import __version__
 from zoompac.cli.options import database_option
+from zoompac.domain.errors import FixtureError
 from zoompac.domain.models import ConferenceIdFormat
 from zoompac.domain.ratelimits import parse_overrides
 from zoompac.settings import Settings
-from zoompac.storage.fixtures import (
-    DEMO_ACCOUNT_ID,
-    account_exists,
-    demo_fixture_text,
-    load_fixture,
-    parse_fixture,
-)
+from zoompac.storage.fixtures import DEMO_ACCOUNT_ID
 from zoompac.web.app import create_app
-from zoompac.web.runtime import build_runtime
-
-logger = logging.getLogger("zoompac")
+from zoompac.web.startup import control_plane_token, prepare_runtime
 
 
 @click.command()
@@ -104,13 +97,48 @@ logger = logging.getLogger("zoompac")
     ),
 )
 @click.option(
+    "--fixture",
+    "fixture_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Load this JSON or YAML fixture at start if its accounts are not stored yet; repeatable",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help=(
+        "Seed every generated id, password, token and tracking id, for repeatable runs "
+        "[env: ZOOMPAC_SEED]"
+    ),
+)
+@click.option(
+    "--control-plane/--no-control-plane",
+    default=None,
+    help=(
+        "Serve the control plane under /zoompac/ "
+        "[env: ZOOMPAC_CONTROL_PLANE; default: on for loopback hosts only]"
+    ),
+)
+@click.option(
+    "--admin-token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help=(
+        "File holding the control plane's admin token [env ZOOMPAC_ADMIN_TOKEN holds the token "
+        "itself; default: a new random token written to the data folder]"
+    ),
+)
+@click.option(
     "--log-level",
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default=None,
     help="Server log level [env: ZOOMPAC_LOG_LEVEL; default: info]",
 )
-def serve(**options: Any) -> None:
+def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **options: Any) -> None:
     """Serve the emulated Zoom API until interrupted."""
+    if admin_token_file is not None:
+        options["admin_token"] = admin_token_file.read_text(encoding="utf-8").strip()
     overrides = {
         name: value for name, value in options.items() if value is not None and value != ()
     }
@@ -126,13 +154,15 @@ def serve(**options: Any) -> None:
     listener = _bind(settings.host, settings.port)
     settings.port = listener.getsockname()[1]
 
-    runtime = build_runtime(settings)
-    if settings.demo:
-        _load_demo_data(runtime.engine, settings.host)
+    try:
+        runtime = prepare_runtime(settings, list(fixture_files))
+    except FixtureError as exc:
+        raise click.ClickException(f"Cannot load a fixture: {exc}.") from exc
+    admin_token, admin_token_path = control_plane_token(settings)
 
-    _print_banner(settings)
+    _print_banner(settings, admin_token is not None, admin_token_path)
     config = uvicorn.Config(
-        create_app(runtime),
+        create_app(runtime, admin_token),
         log_level=settings.log_level,
         # The access log would print query strings, where a careless client may put a token.
         access_log=False,
@@ -156,28 +186,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _load_demo_data(engine: Any, host: str) -> None:
-    if not account_exists(engine, DEMO_ACCOUNT_ID):
-        load_fixture(engine, parse_fixture(demo_fixture_text()))
-        logger.info("Loaded the demo data into the database")
-    if not _is_loopback(host):
-        logger.warning(
-            "The demo credentials (demo-client / demo-secret) are public, and this server "
-            "listens on %s, beyond this machine. Anyone who reaches it can read the demo data.",
-            host,
-        )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _print_banner(settings: Settings) -> None:
+def _print_banner(settings: Settings, control_plane: bool, admin_token_path: Path | None) -> None:
     base = settings.public_api_url()
     database = make_url(settings.database).render_as_string(hide_password=True)
     lines = [
@@ -193,6 +202,9 @@ def _print_banner(settings: Settings) -> None:
             "List the PAC accounts of the demo user:",
             f'  curl -H "Authorization: Bearer $TOKEN" {base}/v2/users/pac.user@example.com/pac',
         ]
+    if control_plane:
+        where = f" (admin token in {admin_token_path})" if admin_token_path else ""
+        lines += ["", f"Control plane: {base}/zoompac/{where}"]
     lines.append("")
     click.echo("\n".join(lines))
     sys.stdout.flush()

@@ -115,6 +115,7 @@ class Grant:
 
     token_id: str
     app_id: int
+    client_id: str
     account_id: str
     user_id: str | None
     scopes: frozenset[str]

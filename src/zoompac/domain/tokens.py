@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +19,7 @@ from zoompac.domain import errors
 from zoompac.domain.clock import Clock
 from zoompac.domain.models import App, AppKind, Grant, User, UserStatus
 from zoompac.domain.ports import Store
-from zoompac.domain.secrets import new_token_id, verify_client_secret
+from zoompac.domain.secrets import new_token_id, random_urlsafe, verify_client_secret
 
 _ALGORITHM = "HS512"
 _AUDIENCE = "https://oauth.zoom.us"
@@ -101,7 +100,7 @@ class TokenService:
         return user
 
     def create_authorization_code(self, app: App, user: User, redirect_uri: str) -> str:
-        code = secrets.token_urlsafe(24)
+        code = random_urlsafe(24)
         expires_at = self._clock.now() + AUTHORIZATION_CODE_LIFETIME
         self._store.insert_authorization_code(
             _digest(code), app.id, user.id, redirect_uri, expires_at
@@ -178,7 +177,7 @@ class TokenService:
 
     def _issue_with_refresh_token(self, app: App, user_id: str) -> IssuedToken:
         issued = self._issue(app, user_id)
-        refresh_token = secrets.token_urlsafe(32)
+        refresh_token = random_urlsafe(32)
         expires_at = self._clock.now() + REFRESH_TOKEN_LIFETIME
         self._store.insert_refresh_token(_digest(refresh_token), app.id, user_id, expires_at)
         return IssuedToken(issued.access_token, issued.expires_in, issued.scopes, refresh_token)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import create_engine, event, insert, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
+from zoompac.domain.secrets import random_bytes
 from zoompac.storage.tables import server_state
 
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
@@ -67,7 +67,7 @@ def signing_key(engine: Engine) -> bytes:
     if stored is not None:
         return bytes.fromhex(stored)
 
-    candidate = secrets.token_hex(64)
+    candidate = random_bytes(64).hex()
     try:
         with engine.begin() as connection:
             connection.execute(insert(server_state).values(key=_SIGNING_KEY, value=candidate))

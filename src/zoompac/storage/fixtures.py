@@ -165,6 +165,13 @@ def load_fixture(
         return _insert(connection, document)
 
 
+def insert_documents(connection: Connection, documents: list[FixtureDocument]) -> None:
+    """Insert already-validated documents on an open connection, for whole-state resets."""
+    for document in documents:
+        _check_unique_within(document)
+        _insert(connection, document)
+
+
 def account_exists(engine: Engine, account_id: str) -> bool:
     with engine.connect() as connection:
         found = connection.execute(select(accounts.c.id).where(accounts.c.id == account_id))
@@ -348,3 +355,17 @@ def _unused_conference_id(used: set[int]) -> int:
         pass
     used.add(candidate)
     return candidate
+
+
+def with_hashed_secrets(document: FixtureDocument) -> FixtureDocument:
+    """Return a copy of `document` whose apps carry hashes instead of plain secrets.
+
+    Loading the copy skips scrypt, which keeps repeated resets to a fixture fast.
+    """
+    copy = document.model_copy(deep=True)
+    for account in copy.accounts:
+        for app in account.apps:
+            if app.client_secret is not None:
+                app.client_secret_hash = hash_client_secret(app.client_secret)
+                app.client_secret = None
+    return copy

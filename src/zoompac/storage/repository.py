@@ -117,6 +117,7 @@ class SqlStore:
         query = (
             select(
                 access_tokens.c.app_id,
+                apps.c.client_id,
                 access_tokens.c.account_id,
                 access_tokens.c.user_id,
                 access_tokens.c.scopes,
@@ -138,6 +139,7 @@ class SqlStore:
         return Grant(
             token_id=token_id,
             app_id=row.app_id,
+            client_id=row.client_id,
             account_id=row.account_id,
             user_id=row.user_id,
             scopes=frozenset(row.scopes.split()),

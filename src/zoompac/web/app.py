@@ -1,21 +1,22 @@
-"""The ASGI application of the emulated Zoom API."""
+"""The ASGI application: the emulated Zoom API, and the control plane when it is enabled."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from zoompac.domain.errors import OAuthError, ZoomApiError
-from zoompac.web import errors
-from zoompac.web.middleware import ZoomEnvelopeMiddleware
+from zoompac.web import control, errors
+from zoompac.web.middleware import InstrumentationMiddleware, ZoomEnvelopeMiddleware
 from zoompac.web.routes import oauth, pac, users
 from zoompac.web.runtime import Runtime
 
 
-def create_app(runtime: Runtime) -> ASGIApp:
-    routes = [
+def create_app(runtime: Runtime, admin_token: str | None = None) -> ASGIApp:
+    """Build the app; with an `admin_token`, the control plane is mounted under /zoompac."""
+    routes: list[BaseRoute] = [
         Route("/oauth/token", oauth.issue_token, methods=["POST"]),
         Route("/oauth/authorize", oauth.show_consent_page, methods=["GET"]),
         Route("/oauth/authorize", oauth.decide_consent, methods=["POST"]),
@@ -24,6 +25,8 @@ def create_app(runtime: Runtime) -> ASGIApp:
         Route("/v2/users/{user_id}/settings", users.get_user_settings, methods=["GET"]),
         Route("/v2/users/{user_id}/pac", pac.get_user_pac_accounts, methods=["GET"]),
     ]
+    if admin_token is not None:
+        routes.append(Mount(control.PREFIX, control.create_control_app(runtime, admin_token)))
     app = Starlette(
         routes=routes,
         exception_handlers={
@@ -33,5 +36,7 @@ def create_app(runtime: Runtime) -> ASGIApp:
             Exception: errors.handle_unexpected,
         },
     )
+    # Zoom answers `/v2/users/x/pac/` as an unknown route; it does not redirect.
+    app.router.redirect_slashes = False
     app.state.runtime = runtime
-    return ZoomEnvelopeMiddleware(app)
+    return ZoomEnvelopeMiddleware(InstrumentationMiddleware(app, runtime))

@@ -29,6 +29,8 @@ def zoom_api(label: Label) -> Callable[[Handler], Endpoint]:
         async def endpoint(request: Request) -> Response:
             runtime: Runtime = request.app.state.runtime
             grant = runtime.tokens.authenticate(bearer_token(request))
+            request.state.client_id = grant.client_id
+            request.state.user_id = grant.user_id
             account = runtime.store.get_account(grant.account_id)
             if account is None:
                 raise errors.InvalidAccessToken()

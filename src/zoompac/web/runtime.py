@@ -1,12 +1,15 @@
-"""Everything a running server shares between requests."""
+"""Everything a running server shares between requests, and the run-time changes to it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from zoompac.domain.clock import Clock
+from zoompac.domain.faults import FaultRegistry
+from zoompac.domain.journal import Journal
 from zoompac.domain.models import ConferenceIdFormat
 from zoompac.domain.ratelimits import (
     InMemoryRateCounter,
@@ -14,11 +17,24 @@ from zoompac.domain.ratelimits import (
     RateLimitPolicy,
     parse_overrides,
 )
+from zoompac.domain.secrets import seed_random
 from zoompac.domain.tokens import TokenPolicy, TokenService
 from zoompac.domain.users import PageTokenSigner
 from zoompac.settings import Settings
 from zoompac.storage.database import migrate, open_engine, signing_key
+from zoompac.storage.fixtures import FixtureDocument, load_fixture, with_hashed_secrets
 from zoompac.storage.repository import SqlStore
+from zoompac.storage.state import replace_state
+
+# The settings that the control plane may change while the server runs.
+RUNTIME_SETTINGS = (
+    "rate_limits",
+    "rate_limit",
+    "token_lifetime",
+    "revoke_older_tokens",
+    "conference_id_format",
+    "auto_approve_user",
+)
 
 
 @dataclass
@@ -28,32 +44,85 @@ class Runtime:
     store: SqlStore
     clock: Clock
     tokens: TokenService
+    rate_counter: InMemoryRateCounter
     rate_limiter: RateLimiter
     page_tokens: PageTokenSigner
+    faults: FaultRegistry = field(default_factory=FaultRegistry)
+    journal: Journal = field(default_factory=Journal)
+    # Fixtures loaded at start or through the control plane: what "reset to fixture" restores.
+    baseline: list[FixtureDocument] = field(default_factory=list)
+    startup_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def conference_id_format(self) -> ConferenceIdFormat:
         return self.settings.conference_id_format
 
+    def runtime_settings(self) -> dict[str, Any]:
+        return self.settings.model_dump(mode="json", include=set(RUNTIME_SETTINGS))
+
+    def update_settings(self, changes: dict[str, Any]) -> None:
+        """Validate and apply run-time setting changes; invalid values change nothing."""
+        unknown = sorted(set(changes) - set(RUNTIME_SETTINGS))
+        if unknown:
+            raise ValueError(
+                f"Cannot change {', '.join(unknown)} at run time. "
+                f"Changeable settings: {', '.join(RUNTIME_SETTINGS)}."
+            )
+        updated = Settings.model_validate({**self.settings.model_dump(), **changes})
+        rate_policy = RateLimitPolicy(updated.rate_limits, parse_overrides(updated.rate_limit))
+        self.settings = updated
+        self.rate_limiter.policy = rate_policy
+        self.tokens.policy = _token_policy(updated)
+
+    def load(self, document: FixtureDocument, *, replace: bool = False) -> None:
+        """Load a fixture and remember it as part of the state that a reset restores."""
+        hashed = with_hashed_secrets(document)
+        load_fixture(self.engine, hashed, replace=replace)
+        self.baseline.append(hashed)
+
+    def reset(self, *, to_fixture: bool) -> None:
+        """Restore the stored data, counters, journal, faults, clock and settings.
+
+        With `to_fixture`, the data becomes the fixtures loaded so far; otherwise it is emptied
+        and those fixtures are forgotten.
+        """
+        if not to_fixture:
+            self.baseline.clear()
+        replace_state(self.engine, self.baseline)
+        self.rate_counter.clear()
+        self.journal.clear()
+        self.faults.clear()
+        self.clock.reset()
+        self.update_settings(self.startup_settings)
+        seed_random(self.settings.seed)
+
+
+def _token_policy(settings: Settings) -> TokenPolicy:
+    return TokenPolicy(
+        lifetime_seconds=settings.token_lifetime,
+        revoke_older_tokens=settings.revoke_older_tokens,
+    )
+
 
 def build_runtime(settings: Settings) -> Runtime:
     """Open and migrate the database, then wire the services on top of it."""
+    seed_random(settings.seed)
     engine = open_engine(settings.database)
     migrate(engine)
     store = SqlStore(engine)
     clock = Clock(settings.clock_start)
     key = signing_key(engine)
-    token_policy = TokenPolicy(
-        lifetime_seconds=settings.token_lifetime,
-        revoke_older_tokens=settings.revoke_older_tokens,
-    )
     rate_policy = RateLimitPolicy(settings.rate_limits, parse_overrides(settings.rate_limit))
-    return Runtime(
+    rate_counter = InMemoryRateCounter()
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         store=store,
         clock=clock,
-        tokens=TokenService(store, key, clock, token_policy),
-        rate_limiter=RateLimiter(InMemoryRateCounter(), rate_policy),
+        tokens=TokenService(store, key, clock, _token_policy(settings)),
+        rate_counter=rate_counter,
+        rate_limiter=RateLimiter(rate_counter, rate_policy),
         page_tokens=PageTokenSigner(key),
     )
+    runtime.startup_settings = runtime.runtime_settings()
+    return runtime

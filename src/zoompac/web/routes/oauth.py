@@ -40,6 +40,7 @@ async def issue_token(request: Request) -> Response:
         issued = runtime.tokens.refresh(client_id, client_secret, params.get("refresh_token"))
     else:
         raise errors.UnsupportedGrantType()
+    request.state.client_id = client_id
     return token_response(issued, runtime)
 
 
