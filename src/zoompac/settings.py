@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8090, ge=0, le=65535)
     database: str = Field(default_factory=default_database_url)
     demo: bool = False
+    # Redis URL for state shared between workers: rate-limit counters. Unset keeps it in-process.
+    redis: str | None = Field(default=None, repr=False)
+    workers: int = Field(default=1, ge=1, le=256)
     conference_id_format: ConferenceIdFormat = ConferenceIdFormat.STRING
     token_lifetime: int = Field(default=3600, ge=1, description="Access-token lifetime in seconds.")
     revoke_older_tokens: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from uvicorn.supervisors import Multiprocess
 
 from zoompac import __version__
 from zoompac.cli.options import database_option
@@ -21,7 +23,10 @@ from zoompac.domain.ratelimits import parse_overrides
 from zoompac.settings import Settings
 from zoompac.storage.fixtures import DEMO_ACCOUNT_ID
 from zoompac.web.app import create_app
+from zoompac.web.asgi import SETTINGS_VARIABLE
 from zoompac.web.startup import control_plane_token, prepare_runtime
+
+logger = logging.getLogger("zoompac")
 
 
 @click.command()
@@ -35,6 +40,21 @@ from zoompac.web.startup import control_plane_token, prepare_runtime
     help="TCP port; 0 picks a free one [env: ZOOMPAC_PORT; default: 8090]",
 )
 @database_option
+@click.option(
+    "--redis",
+    metavar="URL",
+    default=None,
+    help=(
+        "Redis URL for rate-limit counters shared by workers, e.g. redis://127.0.0.1:6379/0 "
+        "[env: ZOOMPAC_REDIS; default: counters in this process]"
+    ),
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    help="Worker processes sharing the port; more than 1 needs --redis [env: ZOOMPAC_WORKERS]",
+)
 @click.option(
     "--demo",
     is_flag=True,
@@ -149,6 +169,12 @@ def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **opti
         raise click.UsageError(_first_problem(exc)) from exc
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    if settings.workers > 1 and not settings.redis:
+        raise click.UsageError(
+            f"--workers {settings.workers} needs --redis: rate-limit counters must be shared by "
+            "all workers, or each would allow the full limit. Start Redis and pass its URL, "
+            "or serve with one worker."
+        )
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     listener = _bind(settings.host, settings.port)
@@ -158,18 +184,41 @@ def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **opti
         runtime = prepare_runtime(settings, list(fixture_files))
     except FixtureError as exc:
         raise click.ClickException(f"Cannot load a fixture: {exc}.") from exc
-    admin_token, admin_token_path = control_plane_token(settings)
+    if settings.workers > 1:
+        _serve_workers(settings, listener)
+        return
 
+    admin_token, admin_token_path = control_plane_token(settings)
     _print_banner(settings, admin_token is not None, admin_token_path)
-    config = uvicorn.Config(
-        create_app(runtime, admin_token),
-        log_level=settings.log_level,
-        # The access log would print query strings, where a careless client may put a token.
-        access_log=False,
-        server_header=False,
-        date_header=True,
-    )
+    config = uvicorn.Config(create_app(runtime, admin_token), **_uvicorn_options(settings))
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "log_level": settings.log_level,
+        # The access log would print query strings, where a careless client may put a token.
+        "access_log": False,
+        "server_header": False,
+        "date_header": True,
+    }
+
+
+def _serve_workers(settings: Settings, listener: socket.socket) -> None:
+    """Run `settings.workers` processes on one listening socket, each with its own runtime."""
+    if settings.control_plane_enabled():
+        # TODO: share the journal, faults, clock and run-time settings through Redis, so the
+        # control plane can steer every worker at once.
+        logger.warning("The control plane is off: it works with one worker only.")
+    _print_banner(settings, control_plane=False, admin_token_path=None)
+    os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
+    config = uvicorn.Config(
+        "zoompac.web.asgi:worker_app",
+        factory=True,
+        workers=settings.workers,
+        **_uvicorn_options(settings),
+    )
+    Multiprocess(config, sockets=[listener]).run()
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -80,6 +80,13 @@ class InvalidPageToken(ZoomApiError):
     default_message = "The next page token is invalid or expired."
 
 
+class ServiceUnavailable(ZoomApiError):
+    """A dependency (the database or Redis) cannot be reached; the request may be retried."""
+
+    code = 503
+    default_message = "The service is temporarily unavailable. Try again later."
+
+
 class OAuthError(ZoompacError):
     """A token-endpoint failure, reported in Zoom's OAuth envelope `{"reason", "error"}`."""
 

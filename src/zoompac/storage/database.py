@@ -8,8 +8,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, insert, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from zoompac.domain.secrets import random_bytes
@@ -17,13 +17,41 @@ from zoompac.storage.tables import server_state
 
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 _SIGNING_KEY = "jwt_signing_key"
+# Any fixed number: every zoompac process that migrates one PostgreSQL database takes this
+# advisory lock first, so only one of them runs the migrations.
+_MIGRATION_LOCK_ID = 7_260_417
+# How long a request may wait for PostgreSQL, in seconds, before it fails with a 503.
+POSTGRES_TIMEOUT_SECONDS = 3
+
+
+def database_url(url: str) -> URL:
+    """Parse a database URL; plain `postgresql://` URLs get the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
 
 
 def open_engine(url: str) -> Engine:
     """Create an engine for `url`, creating a SQLite file's folder if needed."""
-    parsed = make_url(url)
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            pool_timeout=POSTGRES_TIMEOUT_SECONDS,
+            connect_args={
+                "connect_timeout": POSTGRES_TIMEOUT_SECONDS,
+                "options": f"-c statement_timeout={POSTGRES_TIMEOUT_SECONDS * 1000}",
+            },
+        )
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        raise ValueError(
+            f"Unsupported database {parsed.render_as_string(hide_password=True)!r}: "
+            "use a sqlite:/// or postgresql:// URL."
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +78,11 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", _MIGRATIONS)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction ends; other processes wait here, then find nothing to do.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -21,6 +21,7 @@ from zoompac.domain.models import (
     User,
     UserStatus,
 )
+from zoompac.storage.health import GuardedEngine
 from zoompac.storage.tables import (
     access_tokens,
     accounts,
@@ -36,19 +37,21 @@ from zoompac.storage.tables import (
 class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._database = GuardedEngine(engine)
+        self._binary_collation = "C" if engine.dialect.name == "postgresql" else "BINARY"
 
     def get_account(self, account_id: str) -> Account | None:
-        with self.engine.connect() as connection:
+        with self._database.connect() as connection:
             row = connection.execute(select(accounts).where(accounts.c.id == account_id)).first()
         return _account(row) if row is not None else None
 
     def get_app_by_client_id(self, client_id: str) -> App | None:
-        with self.engine.connect() as connection:
+        with self._database.connect() as connection:
             row = connection.execute(select(apps).where(apps.c.client_id == client_id)).first()
         return _app(row) if row is not None else None
 
     def get_user(self, user_id: str) -> User | None:
-        with self.engine.connect() as connection:
+        with self._database.connect() as connection:
             row = connection.execute(select(users).where(users.c.id == user_id)).first()
         return _user(row) if row is not None else None
 
@@ -57,7 +60,7 @@ class SqlStore:
         condition = (
             users.c.email_key == user_ref.lower() if "@" in user_ref else users.c.id == user_ref
         )
-        with self.engine.connect() as connection:
+        with self._database.connect() as connection:
             row = connection.execute(select(users).where(condition)).first()
         return _user(row) if row is not None else None
 
@@ -80,7 +83,7 @@ class SqlStore:
             .where(pac_accounts.c.user_id == user_id)
             .order_by(pac_accounts.c.id, dial_in_numbers.c.id)
         )
-        with self.engine.connect() as connection:
+        with self._database.connect() as connection:
             rows = connection.execute(query).all()
         return _group_pac_accounts(rows)
 
@@ -93,7 +96,7 @@ class SqlStore:
         expires_at: datetime,
         revoke_older: bool,
     ) -> None:
-        with self.engine.begin() as connection:
+        with self._database.begin() as connection:
             if revoke_older:
                 connection.execute(
                     update(access_tokens)
@@ -132,7 +135,7 @@ class SqlStore:
                 )
             )
         )
-        with self.engine.connect() as connection:
+        with self._database.connect() as connection:
             row = connection.execute(query).first()
         if row is None:
             return None
@@ -149,30 +152,33 @@ class SqlStore:
     def list_users(
         self, account_id: str, status: UserStatus, after_user_id: str, limit: int
     ) -> list[User]:
+        # Byte order on every backend, so pages cut by id come out the same on SQLite and on
+        # PostgreSQL, whose default collation sorts by locale.
+        user_id = users.c.id.collate(self._binary_collation)
         query = (
             select(users)
             .where(
                 users.c.account_id == account_id,
                 users.c.status == status.value,
-                users.c.id > after_user_id,
+                user_id > after_user_id,
             )
-            .order_by(users.c.id)
+            .order_by(user_id)
             .limit(limit)
         )
-        with self.engine.connect() as connection:
+        with self._database.connect() as connection:
             return [_user(row) for row in connection.execute(query)]
 
     def count_users(self, account_id: str, status: UserStatus) -> int:
         query = select(func.count()).where(
             users.c.account_id == account_id, users.c.status == status.value
         )
-        with self.engine.connect() as connection:
+        with self._database.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
     def insert_authorization_code(
         self, code_hash: str, app_id: int, user_id: str, redirect_uri: str, expires_at: datetime
     ) -> None:
-        with self.engine.begin() as connection:
+        with self._database.begin() as connection:
             connection.execute(
                 insert(authorization_codes).values(
                     code_hash=code_hash,
@@ -194,7 +200,7 @@ class SqlStore:
             table.c.used.is_(False),
             table.c.expires_at > int(now.timestamp()),
         )
-        with self.engine.begin() as connection:
+        with self._database.begin() as connection:
             claimed = connection.execute(update(table).where(live).values(used=True)).rowcount
             if claimed != 1:
                 return None
@@ -206,7 +212,7 @@ class SqlStore:
     def insert_refresh_token(
         self, token_hash: str, app_id: int, user_id: str, expires_at: datetime
     ) -> None:
-        with self.engine.begin() as connection:
+        with self._database.begin() as connection:
             connection.execute(
                 insert(refresh_tokens).values(
                     token_hash=token_hash,
@@ -225,7 +231,7 @@ class SqlStore:
             table.c.used.is_(False),
             table.c.expires_at > int(now.timestamp()),
         )
-        with self.engine.begin() as connection:
+        with self._database.begin() as connection:
             claimed = connection.execute(update(table).where(live).values(used=True)).rowcount
             if claimed != 1:
                 return None

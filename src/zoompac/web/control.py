@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 from typing import Any, TypeVar
 
+import redis
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
@@ -25,6 +26,8 @@ from zoompac.domain.models import UserStatus
 from zoompac.storage import admin
 from zoompac.storage.export import export_fixture
 from zoompac.storage.fixtures import parse_fixture
+from zoompac.storage.health import CONNECTION_ERRORS
+from zoompac.web.errors import handle_connection_error, handle_unexpected
 from zoompac.web.responses import JSONResponse, zoom_error
 from zoompac.web.runtime import Runtime
 
@@ -76,16 +79,19 @@ async def reset(request: Request) -> Response:
     target = body.get("to", "fixture")
     if target not in ("fixture", "empty"):
         raise ControlPlaneError(f"Invalid reset target {target!r}: expected fixture or empty.")
-    _runtime(request).reset(to_fixture=target == "fixture")
+    runtime = _runtime(request)
+    await runtime.run_blocking(lambda: runtime.reset(to_fixture=target == "fixture"))
     return JSONResponse({"reset_to": target})
 
 
 async def load(request: Request) -> Response:
     raw = await _body(request)
     is_json = request.headers.get("content-type", "").startswith("application/json")
+    replace = request.query_params.get("replace") == "true"
+    runtime = _runtime(request)
     try:
         document = parse_fixture(raw.decode("utf-8"), is_json=is_json)
-        _runtime(request).load(document, replace=request.query_params.get("replace") == "true")
+        await runtime.run_blocking(lambda: runtime.load(document, replace=replace))
     except UnicodeDecodeError as exc:
         raise ControlPlaneError("The fixture is not valid UTF-8.") from exc
     except FixtureError as exc:
@@ -94,7 +100,8 @@ async def load(request: Request) -> Response:
 
 
 async def dump(request: Request) -> Response:
-    document = export_fixture(_runtime(request).engine)
+    runtime = _runtime(request)
+    document = await runtime.run_blocking(export_fixture, runtime.engine)
     content = document.model_dump(mode="json", exclude_none=True)
     if request.query_params.get("format") == "yaml":
         text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
@@ -186,11 +193,14 @@ async def change_settings(request: Request) -> Response:
 
 async def change_user(request: Request) -> Response:
     change = _model(UserChange, await _json_body(request))
-    user = admin.update_user(
-        _runtime(request).engine,
-        request.path_params["user_ref"],
-        pac_enabled=change.pac_enabled,
-        status=change.status,
+    runtime = _runtime(request)
+    user = await runtime.run_blocking(
+        lambda: admin.update_user(
+            runtime.engine,
+            request.path_params["user_ref"],
+            pac_enabled=change.pac_enabled,
+            status=change.status,
+        )
     )
     return JSONResponse(
         {
@@ -225,6 +235,9 @@ def create_control_app(runtime: Runtime, admin_token: str) -> ASGIApp:
             ControlPlaneError: _handle_control_error,
             AdminError: _handle_admin_error,
             HTTPException: _handle_http_exception,
+            **dict.fromkeys(CONNECTION_ERRORS, handle_connection_error),
+            redis.RedisError: handle_connection_error,
+            Exception: handle_unexpected,
         },
     )
     app.state.runtime = runtime

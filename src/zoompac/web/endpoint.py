@@ -28,6 +28,9 @@ def zoom_api(label: Label) -> Callable[[Handler], Endpoint]:
     def decorate(handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             runtime: Runtime = request.app.state.runtime
+            return await runtime.run_blocking(serve, request, runtime)
+
+        def serve(request: Request, runtime: Runtime) -> Response:
             grant = runtime.tokens.authenticate(bearer_token(request))
             request.state.client_id = grant.client_id
             request.state.user_id = grant.user_id

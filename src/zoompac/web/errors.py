@@ -24,6 +24,7 @@ _STATUS: dict[type[errors.ZoomApiError], int] = {
     errors.UserPacDisabled: 400,
     errors.InvalidField: 400,
     errors.InvalidPageToken: 400,
+    errors.ServiceUnavailable: 503,
     RateLimited: 429,
 }
 
@@ -85,3 +86,9 @@ async def handle_unexpected(_request: Request, _exc: Exception) -> Response:
     # Starlette re-raises the exception after this response, so the ASGI server logs it once.
     code, message = INTERNAL_ERROR
     return zoom_error(500, code, message)
+
+
+async def handle_connection_error(_request: Request, _exc: Exception) -> Response:
+    """Answer 503 when a dependency fails outside the guarded store, e.g. during a reset."""
+    unavailable = errors.ServiceUnavailable()
+    return zoom_error(503, unavailable.code, unavailable.message)

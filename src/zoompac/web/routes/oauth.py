@@ -7,6 +7,7 @@ import binascii
 from html import escape
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -24,24 +25,29 @@ async def issue_token(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     client_id, client_secret = client_credentials(request)
     params = await form_parameters(request)
+    # Always off the event loop: checking a client secret runs scrypt for tens of milliseconds.
+    issued = await run_in_threadpool(run_grant, runtime, client_id, client_secret, params)
+    request.state.client_id = client_id
+    return token_response(issued, runtime)
 
+
+def run_grant(
+    runtime: Runtime, client_id: str, client_secret: str, params: dict[str, str]
+) -> IssuedToken:
     grant_type = params.get("grant_type")
     if not grant_type:
         raise errors.InvalidRequest("Missing grant_type")
     if grant_type == "account_credentials":
-        issued = runtime.tokens.issue_account_token(
+        return runtime.tokens.issue_account_token(
             client_id, client_secret, params.get("account_id")
         )
-    elif grant_type == "authorization_code":
-        issued = runtime.tokens.exchange_authorization_code(
+    if grant_type == "authorization_code":
+        return runtime.tokens.exchange_authorization_code(
             client_id, client_secret, params.get("code"), params.get("redirect_uri")
         )
-    elif grant_type == "refresh_token":
-        issued = runtime.tokens.refresh(client_id, client_secret, params.get("refresh_token"))
-    else:
-        raise errors.UnsupportedGrantType()
-    request.state.client_id = client_id
-    return token_response(issued, runtime)
+    if grant_type == "refresh_token":
+        return runtime.tokens.refresh(client_id, client_secret, params.get("refresh_token"))
+    raise errors.UnsupportedGrantType()
 
 
 def token_response(issued: IssuedToken, runtime: Runtime) -> Response:
@@ -62,6 +68,10 @@ def token_response(issued: IssuedToken, runtime: Runtime) -> Response:
 async def show_consent_page(request: Request) -> Response:
     """Ask which user of the app's account consents, or approve at once when so configured."""
     runtime: Runtime = request.app.state.runtime
+    return await runtime.run_blocking(_consent_page, runtime, request)
+
+
+def _consent_page(runtime: Runtime, request: Request) -> Response:
     params = request.query_params
     app, redirect_uri = _validated_authorization_request(
         runtime, params.get("response_type"), params.get("client_id"), params.get("redirect_uri")
@@ -81,6 +91,10 @@ async def decide_consent(request: Request) -> Response:
     """Handle the consent form: redirect with a code, or with `error=access_denied`."""
     runtime: Runtime = request.app.state.runtime
     form = await form_parameters(request)
+    return await runtime.run_blocking(_decide, runtime, form)
+
+
+def _decide(runtime: Runtime, form: dict[str, str]) -> Response:
     app, redirect_uri = _validated_authorization_request(
         runtime, "code", form.get("client_id"), form.get("redirect_uri")
     )

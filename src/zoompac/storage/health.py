@@ -1,0 +1,79 @@
+"""Translation of connection failures into `ServiceUnavailable`, logged once per outage."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+
+from zoompac.domain.errors import ServiceUnavailable
+
+logger = logging.getLogger("zoompac.storage")
+
+# Errors that mean "cannot talk to the database right now", as opposed to a bad query.
+CONNECTION_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+class DependencyHealth:
+    """Tracks whether one dependency is reachable and logs each change of state once.
+
+    `target` names the dependency without credentials, for example `postgresql://db:5432/zoompac`.
+    """
+
+    def __init__(self, name: str, target: str) -> None:
+        self.name = name
+        self.target = target
+        self._down = False
+        self._lock = threading.Lock()
+
+    def failed(self, error: BaseException) -> ServiceUnavailable:
+        with self._lock:
+            first = not self._down
+            self._down = True
+        if first:
+            logger.error(
+                "%s at %s is unreachable; answering 503 until it is back: %s",
+                self.name,
+                self.target,
+                type(error).__name__,
+            )
+        return ServiceUnavailable()
+
+    def succeeded(self) -> None:
+        if not self._down:
+            return
+        with self._lock:
+            recovered, self._down = self._down, False
+        if recovered:
+            logger.warning("%s at %s is reachable again", self.name, self.target)
+
+
+class GuardedEngine:
+    """Connections of an engine whose connection failures become `ServiceUnavailable`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        target = engine.url.render_as_string(hide_password=True)
+        self.health = DependencyHealth("The database", target)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as connection:
+                yield connection
+        except CONNECTION_ERRORS as exc:
+            raise self.health.failed(exc) from exc
+        self.health.succeeded()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except CONNECTION_ERRORS as exc:
+            raise self.health.failed(exc) from exc
+        self.health.succeeded()

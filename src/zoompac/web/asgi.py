@@ -1,0 +1,20 @@
+"""The app factory that each worker process of `zoompac serve --workers N` imports."""
+
+from __future__ import annotations
+
+import os
+
+from starlette.types import ASGIApp
+
+from zoompac.settings import Settings
+from zoompac.web.app import create_app
+from zoompac.web.runtime import build_runtime
+
+# The parent process passes its resolved settings to the workers in this variable.
+SETTINGS_VARIABLE = "ZOOMPAC_WORKER_SETTINGS"
+
+
+def worker_app() -> ASGIApp:
+    """Build one worker's app; the parent has already migrated and loaded fixtures."""
+    settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
+    return create_app(build_runtime(settings))
