@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.backends import shared_backend
+from tests.services import free_port
+
 DEMO_ACCOUNT = "demo-account"
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -37,6 +33,10 @@ class ServerProcess:
 
     @property
     def database_url(self) -> str:
+        """The server's database: a SQLite file, or a PostgreSQL database on the PostgreSQL run."""
+        backend = shared_backend()
+        if backend is not None:
+            return backend.database_for(self.data_dir)
         return f"sqlite:///{self.data_dir / 'zoompac.db'}"
 
     @property
@@ -66,6 +66,11 @@ class ServerProcess:
             *self.args,
         ]
         env = {**os.environ, **self.env}
+        backend = shared_backend()
+        if backend is not None:
+            # Servers over one data folder share counters, as workers of one deployment do.
+            env.setdefault("ZOOMPAC_REDIS", backend.redis.url)
+            env.setdefault("ZOOMPAC_REDIS_PREFIX", backend.prefix_for(self.data_dir))
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         self._wait_until_ready(timeout)

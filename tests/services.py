@@ -9,16 +9,21 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
-import time
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import redis
 
-from tests.server import free_port
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _postgres_bin() -> Path:
@@ -91,8 +96,8 @@ class PostgresServer:
             "-c",
             "max_connections=300",
         ]
-        log = (self.data_dir.parent / f"{self.data_dir.name}.log").open("ab")
-        self.process = subprocess.Popen(_as_postgres_user(command), stdout=log, stderr=log)
+        with (self.data_dir.parent / f"{self.data_dir.name}.log").open("ab") as log:
+            self.process = subprocess.Popen(_as_postgres_user(command), stdout=log, stderr=log)
         self._wait_until_ready()
         return self
 
@@ -152,8 +157,8 @@ class RedisServer:
             "--dir",
             str(self.data_dir),
         ]
-        log = (self.data_dir / "redis.log").open("ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=log)
+        with (self.data_dir / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:

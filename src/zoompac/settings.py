@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     demo: bool = False
     # Redis URL for state shared between workers: rate-limit counters. Unset keeps it in-process.
     redis: str | None = Field(default=None, repr=False)
+    # Prefix of every Redis key, so several deployments can share one Redis server.
+    redis_prefix: str = Field(default="zoompac", pattern=r"^[A-Za-z0-9_.:-]+$")
     workers: int = Field(default=1, ge=1, le=256)
     conference_id_format: ConferenceIdFormat = ConferenceIdFormat.STRING
     token_lifetime: int = Field(default=3600, ge=1, description="Access-token lifetime in seconds.")

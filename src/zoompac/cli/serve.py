@@ -24,6 +24,7 @@ from zoompac.settings import Settings
 from zoompac.storage.fixtures import DEMO_ACCOUNT_ID
 from zoompac.web.app import create_app
 from zoompac.web.asgi import SETTINGS_VARIABLE
+from zoompac.web.protocol import ZoomHttpToolsProtocol
 from zoompac.web.startup import control_plane_token, prepare_runtime
 
 logger = logging.getLogger("zoompac")
@@ -201,6 +202,7 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "access_log": False,
         "server_header": False,
         "date_header": True,
+        "http": ZoomHttpToolsProtocol,
     }
 
 

@@ -19,6 +19,7 @@ from zoompac.settings import Settings
 from zoompac.testing._control import ControlPlane
 from zoompac.testing._transport import InProcessTransport
 from zoompac.web.app import create_app
+from zoompac.web.protocol import ZoomHttpToolsProtocol
 from zoompac.web.runtime import Runtime
 from zoompac.web.startup import prepare_runtime
 
@@ -89,7 +90,12 @@ class ZoompacServer:
         self.runtime = prepare_runtime(self.settings, self._fixtures)
         self.app = create_app(self.runtime, self.admin_token)
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", server_header=False
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            http=ZoomHttpToolsProtocol,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

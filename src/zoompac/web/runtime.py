@@ -135,7 +135,7 @@ def build_runtime(settings: Settings) -> Runtime:
     rate_policy = RateLimitPolicy(settings.rate_limits, parse_overrides(settings.rate_limit))
     rate_counter: InMemoryRateCounter | RedisRateCounter = InMemoryRateCounter()
     if settings.redis:
-        rate_counter = RedisRateCounter(settings.redis)
+        rate_counter = RedisRateCounter(settings.redis, settings.redis_prefix)
     runtime = Runtime(
         settings=settings,
         engine=engine,
