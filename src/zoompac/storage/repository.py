@@ -46,6 +46,8 @@ class SqlStore:
         return _account(row) if row is not None else None
 
     def get_app_by_client_id(self, client_id: str) -> App | None:
+        if "\x00" in client_id:
+            return None  # No stored client id holds NUL, and PostgreSQL text cannot.
         with self._database.connect() as connection:
             row = connection.execute(select(apps).where(apps.c.client_id == client_id)).first()
         return _app(row) if row is not None else None
@@ -56,6 +58,8 @@ class SqlStore:
         return _user(row) if row is not None else None
 
     def find_user(self, user_ref: str) -> User | None:
+        if "\x00" in user_ref:
+            return None  # No stored id or e-mail holds NUL, and PostgreSQL text cannot.
         # Zoom ids never contain "@", so the reference's shape picks the index to use.
         condition = (
             users.c.email_key == user_ref.lower() if "@" in user_ref else users.c.id == user_ref
