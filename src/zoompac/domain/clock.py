@@ -72,5 +72,8 @@ class Clock:
 
 def _aware(instant: datetime) -> datetime:
     if instant.tzinfo is None:
-        raise ValueError(f"Expected a time zone aware instant, but got {instant!r}.")
+        raise ValueError(
+            f"Expected a time with a time zone, such as {instant.isoformat()}Z, "
+            f"but got {instant.isoformat()}."
+        )
     return instant.astimezone(UTC)

@@ -225,7 +225,8 @@ def _check_unique_against_store(connection: Connection, document: FixtureDocumen
         if account.id in stored_accounts:
             raise FixtureError(
                 f"accounts[{a}].id",
-                f"account {account.id!r} already exists; load with --replace to overwrite it",
+                f"account {account.id!r} already exists; load it with replace "
+                "(zoompac load --replace, or ?replace=true on the control plane) to overwrite it",
             )
         for p, app in enumerate(account.apps):
             if app.client_id in stored_clients:
@@ -357,11 +358,36 @@ def _unused_conference_id(used: set[int]) -> int:
     return candidate
 
 
-def with_hashed_secrets(document: FixtureDocument) -> FixtureDocument:
-    """Return a copy of `document` whose apps carry hashes instead of plain secrets.
+def resolved(document: FixtureDocument) -> FixtureDocument:
+    """Return a copy of `document` with every generated value filled in and secrets hashed.
 
-    Loading the copy skips scrypt, which keeps repeated resets to a fixture fast.
+    Loading the copy again stores the same user ids, conference ids and passwords, and skips
+    scrypt, so a control-plane reset restores exactly what the first load stored, quickly.
     """
+    copy = with_hashed_secrets(document)
+    for account in copy.accounts:
+        used = {
+            pac.conference_id
+            for user in account.users
+            for pac in user.pac_accounts
+            if pac.conference_id is not None
+        }
+        for user in account.users:
+            user.id = user.id or new_user_id()
+            for pac in user.pac_accounts:
+                pac.conference_id = pac.conference_id or _unused_conference_id(used)
+                pac.participant_password = pac.participant_password or new_pac_password()
+                pac.listen_only_password = pac.listen_only_password or new_pac_password()
+    return copy
+
+
+def without_accounts(document: FixtureDocument, account_ids: set[str]) -> FixtureDocument:
+    kept = [account for account in document.accounts if account.id not in account_ids]
+    return document.model_copy(update={"accounts": kept})
+
+
+def with_hashed_secrets(document: FixtureDocument) -> FixtureDocument:
+    """Return a copy of `document` whose apps carry hashes instead of plain secrets."""
     copy = document.model_copy(deep=True)
     for account in copy.accounts:
         for app in account.apps:

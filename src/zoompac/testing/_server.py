@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 import tempfile
 import threading
@@ -14,7 +15,6 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from zoompac.client import Credentials
-from zoompac.domain.secrets import random_urlsafe
 from zoompac.settings import Settings
 from zoompac.testing._control import ControlPlane
 from zoompac.testing._transport import InProcessTransport
@@ -49,7 +49,7 @@ class ZoompacServer:
         if database is None:
             self._folder = tempfile.TemporaryDirectory(prefix="zoompac-")
             database = f"sqlite:///{Path(self._folder.name) / 'zoompac.db'}"
-        self.admin_token = random_urlsafe(24)
+        self.admin_token = secrets.token_urlsafe(24)
         self._socket = _listen_on_free_port()
         port = self._socket.getsockname()[1]
         self.settings = Settings(

@@ -24,7 +24,7 @@ from zoompac.domain.tokens import TokenPolicy, TokenService
 from zoompac.domain.users import PageTokenSigner
 from zoompac.settings import Settings
 from zoompac.storage.database import migrate, open_engine, signing_key
-from zoompac.storage.fixtures import FixtureDocument, load_fixture, with_hashed_secrets
+from zoompac.storage.fixtures import FixtureDocument, load_fixture, resolved, without_accounts
 from zoompac.storage.redis_counter import RedisRateCounter
 from zoompac.storage.repository import SqlStore
 from zoompac.storage.state import replace_state
@@ -95,10 +95,17 @@ class Runtime:
         self.tokens.policy = _token_policy(updated)
 
     def load(self, document: FixtureDocument, *, replace: bool = False) -> None:
-        """Load a fixture and remember it as part of the state that a reset restores."""
-        hashed = with_hashed_secrets(document)
-        load_fixture(self.engine, hashed, replace=replace)
-        self.baseline.append(hashed)
+        """Load a fixture and remember it as part of the state that a reset restores.
+
+        With `replace`, the accounts it defines also replace those of earlier fixtures in what
+        a reset restores.
+        """
+        loaded = resolved(document)
+        load_fixture(self.engine, loaded, replace=replace)
+        if replace:
+            replaced = {account.id for account in loaded.accounts}
+            self.baseline = [without_accounts(earlier, replaced) for earlier in self.baseline]
+        self.baseline.append(loaded)
 
     def reset(self, *, to_fixture: bool) -> None:
         """Restore the stored data, counters, journal, faults, clock and settings.
