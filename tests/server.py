@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.backends import shared_backend
-from tests.services import free_port
+from tests.services import free_port as free_port
 
 DEMO_ACCOUNT = "demo-account"
 DEMO_CLIENT_ID = "demo-client"

@@ -145,7 +145,7 @@ def _parse_limit_value(spec: str, raw_value: str) -> int | None:
     text = raw_value.strip().lower()
     if text == "off":
         return None
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise ValueError(
             f"Invalid rate-limit override {spec!r}: the value must be a whole number of at "
             "least 1, or off."

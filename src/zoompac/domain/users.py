@@ -157,7 +157,7 @@ def _parse_status(raw: str | None) -> UserStatus:
 def _parse_page_size(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise errors.InvalidField(
             "page_size", f"Expected a whole number from 1 to {MAX_PAGE_SIZE}."
         )

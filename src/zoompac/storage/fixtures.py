@@ -57,7 +57,7 @@ class PacAccountEntry(_Entry):
     @classmethod
     def _accept_digit_strings(cls, value: Any) -> Any:
         # Zoom's examples show conference ids both as strings and as integers.
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdigit():
             return int(value)
         return value
 

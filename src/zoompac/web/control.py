@@ -300,7 +300,7 @@ def _model(model: type[ModelT], data: dict[str, Any]) -> ModelT:
 def _int_param(raw: str | None, name: str) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ControlPlaneError(f"Invalid {name} {raw!r}: expected a whole number.")
     return int(raw)
 
