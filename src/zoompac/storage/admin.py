@@ -53,8 +53,10 @@ from zoompac.storage.tables import (
     access_tokens,
     accounts,
     apps,
+    authorization_codes,
     dial_in_numbers,
     pac_accounts,
+    refresh_tokens,
     users,
 )
 
@@ -62,7 +64,7 @@ _Entry = TypeVar("_Entry", bound=BaseModel)
 
 # Client ids travel in HTTP Basic credentials, where ":" would split them, and in query strings.
 _CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]+")
-# E.164 allows at most 15 digits; the fixture format allows 16 characters, so a "+" fits.
+# E.164 allows at most 15 digits, and with a "+" they fit the 16 characters of the fixture format.
 _DIAL_IN_NUMBER_PATTERN = re.compile(r"\+?[0-9]{1,15}")
 
 # Names of fixture fields as messages show them.
@@ -84,12 +86,12 @@ _FIELD_LABELS = {
     "number": "dial-in number",
     "country": "dial-in country",
 }
-# What each pattern of the fixture models allows, in words.
+# Plain-language rules for the patterns of the fixture models, by field label.
 _PATTERN_RULES = {
     "account id": "use only letters, digits, '.', '_' and '-'",
     "user id": "use only letters, digits, '_' and '-'",
     "e-mail address": "expected an address such as name@example.com",
-    "scope": "a scope contains no spaces; give each scope separately",
+    "scope": "a scope contains no spaces, so give each scope separately",
 }
 
 
@@ -156,7 +158,7 @@ def create_account(
     audio_conferencing: bool = True,
     pac_enabled: bool = True,
 ) -> Account:
-    """Store a new account; without `account_id`, generate a Zoom-style 22-character id."""
+    """Store a new account. Without `account_id`, generate a Zoom-style 22-character id."""
     entry = _validated(
         AccountEntry,
         {
@@ -193,7 +195,7 @@ def update_account(
     audio_conferencing: bool | None = None,
     pac_enabled: bool | None = None,
 ) -> Account:
-    """Change the given fields of an account; fields left as None keep their value."""
+    """Change the given fields of an account. Fields left as None keep their value."""
     changes = _given(
         name=name, plan=plan, audio_conferencing=audio_conferencing, pac_enabled=pac_enabled
     )
@@ -260,8 +262,8 @@ def create_app(
 ) -> AppCredentials:
     """Store a new app and return its plain client secret, the only time it is available.
 
-    Without `client_id`, a 22-character URL-safe id is generated; without `client_secret`, a
-    32-character one. A user app needs a redirect URI; a Server-to-Server app takes none.
+    Without `client_id`, a 22-character URL-safe id is generated, and without `client_secret`,
+    a 32-character one. A user app needs a redirect URI, and a Server-to-Server app takes none.
     """
     client_id = client_id if client_id is not None else secrets.token_urlsafe(16)
     client_secret = client_secret if client_secret is not None else secrets.token_urlsafe(24)
@@ -311,11 +313,11 @@ def update_app(
     scopes: Sequence[str] | None = None,
     redirect_uri: str | None = None,
 ) -> App:
-    """Change the given fields of an app; fields left as None keep their value.
+    """Change the given fields of an app. Fields left as None keep their value.
 
     Deactivating an app makes its issued tokens fail at once, because every API call checks
-    that the token's app is active. New `scopes` replace the old ones for tokens issued later;
-    tokens already issued keep the scopes they were issued with.
+    that the token's app is active. New `scopes` apply to tokens issued later, because each
+    token keeps the scopes it was issued with.
     """
     with _transaction(engine) as connection:
         current = _app(_require_app(connection, client_id))
@@ -354,7 +356,8 @@ def rotate_app_secret(
 ) -> AppCredentials:
     """Replace an app's client secret and return the new one in plain text, this once.
 
-    Tokens issued with the old secret stay valid until they expire unless `revoke_tokens`.
+    Tokens issued with the old secret stay valid until they expire, unless `revoke_tokens` also
+    revokes the app's access tokens, refresh tokens and authorization codes.
     """
     client_secret = client_secret if client_secret is not None else secrets.token_urlsafe(24)
     _validated(AppEntry, {"client_id": client_id, "client_secret": client_secret})
@@ -368,11 +371,20 @@ def rotate_app_secret(
             connection.execute(
                 update(access_tokens).where(access_tokens.c.app_id == app.id).values(revoked=True)
             )
+            # A refresh token or an authorization code would mint new access tokens otherwise.
+            connection.execute(
+                update(refresh_tokens).where(refresh_tokens.c.app_id == app.id).values(used=True)
+            )
+            connection.execute(
+                update(authorization_codes)
+                .where(authorization_codes.c.app_id == app.id)
+                .values(used=True)
+            )
         return AppCredentials(_app(_require_app(connection, client_id)), client_secret)
 
 
 def delete_app(engine: Engine, client_id: str) -> App:
-    """Delete an app; its tokens go with it, so they fail at once."""
+    """Delete an app with its tokens, which therefore fail at once."""
     with _transaction(engine) as connection:
         app = _app(_require_app(connection, client_id))
         connection.execute(delete(apps).where(apps.c.id == app.id))
@@ -405,7 +417,7 @@ def create_user(
     status: UserStatus = UserStatus.ACTIVE,
     pac_enabled: bool = True,
 ) -> User:
-    """Store a new user; the e-mail address must be unused, compared case-insensitively."""
+    """Store a new user whose e-mail address no other user has, compared case-insensitively."""
     user_id = user_id if user_id is not None else new_user_id()
     entry = _validated(
         UserEntry,
@@ -544,7 +556,7 @@ def create_pac_account(
     """Give a user a new PAC account.
 
     Without `conference_id`, a 10-digit id that no PAC account of the user's account uses is
-    generated; without passwords, 6-digit ones are. Dial-in numbers keep the given order within
+    generated, and without passwords, 6-digit ones are. Dial-in numbers keep the given order within
     each kind.
     """
     entry = _validated(
@@ -576,7 +588,7 @@ def create_pac_account(
         elif entry.conference_id in used:
             raise Conflict(
                 f"Conference id {entry.conference_id} is already used in account "
-                f"{user.account_id!r}; conference ids are unique within an account. Choose "
+                f"{user.account_id!r}, and conference ids are unique within an account. Choose "
                 "another, or leave it out to generate one."
             )
         else:
@@ -604,7 +616,7 @@ def update_pac_account(
     participant_password: str | None = None,
     listen_only_password: str | None = None,
 ) -> PacAccount:
-    """Change the passwords of a user's PAC account; a password left as None keeps its value."""
+    """Change the passwords of a user's PAC account. A password left as None keeps its value."""
     if participant_password is not None:
         check_pac_password(participant_password, "participant password")
     if listen_only_password is not None:
@@ -734,7 +746,7 @@ def _check_redirect_uri_for(kind: AppKind, redirect_uri: str | None) -> None:
         raise InvalidValue(
             "redirect URI",
             redirect_uri,
-            "a Server-to-Server app takes none; only user apps redirect users",
+            "a Server-to-Server app takes none, because only user apps redirect users",
         )
 
 
@@ -810,7 +822,7 @@ def _user_row_by_id(connection: Connection, user_id: str) -> Row[Any] | None:
 
 
 def _require_user(connection: Connection, user_ref: str) -> Row[Any]:
-    # User ids never contain "@", so the reference's shape tells an e-mail address from an id.
+    # User ids never contain "@", so a reference with "@" is looked up as an e-mail address.
     by_email = "@" in user_ref
     condition = users.c.email_key == user_ref.lower() if by_email else users.c.id == user_ref
     row = connection.execute(select(users).where(condition)).first()
@@ -826,7 +838,7 @@ def _check_email_unused(connection: Connection, email: str, except_user_id: str 
     if owner is not None and owner.id != except_user_id:
         raise Conflict(
             f"E-mail address {email!r} is already used by user {owner.id!r} as "
-            f"{owner.email!r}; e-mail addresses are unique regardless of case."
+            f"{owner.email!r}, and e-mail addresses are unique regardless of case."
         )
 
 

@@ -27,7 +27,7 @@ from zoompac.storage.tables import accounts, apps, dial_in_numbers, pac_accounts
 ExportFormat = Literal["yaml", "json"]
 
 _YAML_HEADER = (
-    "# A zoompac fixture exported from a database; `zoompac load FILE` loads it.\n"
+    "# A zoompac fixture exported from a database. `zoompac load FILE` loads it.\n"
     "# Apps carry only client-secret hashes, but PAC passwords are in plain text.\n"
 )
 
@@ -155,8 +155,8 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
     """
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
-            # pysqlite opens no transaction before a SELECT, so each query would read the state
-            # of its own moment; an explicit BEGIN makes them share one snapshot.
+            # pysqlite opens no transaction before a SELECT, so each query would read the latest
+            # state. An explicit BEGIN makes all of them read one snapshot.
             connection.exec_driver_sql("BEGIN")
         else:
             # NOTE: only the SQLite branch is covered by the tests.
@@ -167,8 +167,8 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 def _validated(document: dict[str, Any]) -> FixtureDocument:
     """Build the fixture model, so a stored value that the fixture format rejects shows now.
 
-    Every zoompac writer checks values against the same models, so this fails only for rows that
-    something else wrote.
+    `zoompac load` and `zoompac admin` check values against the same models, so this fails only
+    for rows written another way.
     """
     try:
         return FixtureDocument.model_validate(document)
