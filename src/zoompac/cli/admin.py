@@ -16,9 +16,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
 
-from zoompac.cli.options import database_option
+from zoompac.cli.options import database_option, open_database
 from zoompac.domain.errors import Conflict, InvalidValue, NotFound
 from zoompac.domain.models import (
     Account,
@@ -31,9 +30,7 @@ from zoompac.domain.models import (
     User,
     UserStatus,
 )
-from zoompac.settings import Settings
 from zoompac.storage import admin as provisioning
-from zoompac.storage.database import migrate, open_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -714,22 +711,7 @@ def pac_list(user_ref: str, output: str, show_passwords: bool, database: str | N
 
 def _engine(database: str | None) -> Engine:
     """Open and migrate the database, as every command needs the newest schema."""
-    settings = Settings() if database is None else Settings(database=database)
-    try:
-        engine = open_engine(settings.database)
-    except ArgumentError as exc:
-        raise click.BadParameter(
-            f"{settings.database!r} is not a database URL. Expected one such as "
-            "sqlite:////path/to/zoompac.db",
-            param_hint="'--database'",
-        ) from exc
-    try:
-        migrate(engine)
-    except OperationalError as exc:
-        raise click.ClickException(
-            f"Cannot open the database {settings.database}: {exc.orig}."
-        ) from exc
-    return engine
+    return open_database(database)
 
 
 @contextmanager

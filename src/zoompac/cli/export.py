@@ -9,10 +9,8 @@ from pathlib import Path
 
 import click
 
-from zoompac.cli.options import database_option
+from zoompac.cli.options import database_option, open_database
 from zoompac.domain.errors import FixtureError
-from zoompac.settings import Settings
-from zoompac.storage.database import migrate, open_engine
 from zoompac.storage.export import ExportFormat, dump_fixture, export_fixture
 
 _FORMAT_BY_SUFFIX: dict[str, ExportFormat] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
@@ -38,9 +36,7 @@ def export(file: Path, database: str | None, export_format: ExportFormat | None)
     if export_format is None:
         export_format = "yaml" if is_stdout else _format_from_suffix(file)
 
-    settings = Settings() if database is None else Settings(database=database)
-    engine = open_engine(settings.database)
-    migrate(engine)
+    engine = open_database(database)
     try:
         document = export_fixture(engine)
     except FixtureError as exc:

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from zoompac.cli.options import database_option
+from zoompac.cli.options import database_option, open_database
 from zoompac.domain.errors import FixtureError
-from zoompac.settings import Settings
-from zoompac.storage.database import migrate, open_engine
 from zoompac.storage.fixtures import load_fixture, read_fixture_file
 
 
@@ -21,9 +19,7 @@ from zoompac.storage.fixtures import load_fixture, read_fixture_file
 )
 def load(file: Path, database: str | None, replace: bool) -> None:
     """Load a JSON or YAML fixture FILE in one transaction; on any error nothing is loaded."""
-    settings = Settings() if database is None else Settings(database=database)
-    engine = open_engine(settings.database)
-    migrate(engine)
+    engine = open_database(database)
     try:
         summary = load_fixture(engine, read_fixture_file(file), replace=replace)
     except FixtureError as exc:

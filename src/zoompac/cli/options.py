@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from zoompac.settings import default_data_dir
+from zoompac.settings import Settings, default_data_dir
+from zoompac.storage.database import migrate, open_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,3 +27,39 @@ def database_option(function: F) -> F:
             f"{default_data_dir()}]"
         ),
     )(function)
+
+
+@contextmanager
+def database_errors(url: str) -> Iterator[None]:
+    """Turn a database that cannot be opened or migrated into a one-line CLI error."""
+    shown = _masked(url)
+    try:
+        yield
+    except ArgumentError as exc:
+        raise click.BadParameter(
+            f"{shown!r} is not a database URL. Expected one such as sqlite:////path/to/zoompac.db "
+            "or postgresql://user@host/zoompac",
+            param_hint="'--database'",
+        ) from exc
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--database'") from exc
+    except DBAPIError as exc:
+        raise click.ClickException(f"Cannot open the database {shown}: {exc.orig}.") from exc
+    except OSError as exc:
+        raise click.ClickException(f"Cannot open the database {shown}: {exc.strerror}.") from exc
+
+
+def open_database(database: str | None) -> Engine:
+    """Open and migrate the database of `--database`, or the default one."""
+    settings = Settings() if database is None else Settings(database=database)
+    with database_errors(settings.database):
+        engine = open_engine(settings.database)
+        migrate(engine)
+    return engine
+
+
+def _masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url

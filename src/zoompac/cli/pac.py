@@ -10,16 +10,16 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from zoompac.cli.audit import audit, mask_passwords
+from zoompac.cli.config import CONNECTION_PARAMS, connection_options, resolve_target
 from zoompac.client import (
-    DEFAULT_BASE_URL,
-    DEFAULT_TOKEN_URL,
-    Credentials,
+    Client,
     TokenError,
-    ZoomClient,
+    ZoomAPIError,
+    ZoomClientError,
+    ZoomTransportError,
+    user_path_segment,
 )
-
-MASK = "******"
-PASSWORD_KEYS = ("participant_password", "listen_only_password")
 
 
 @click.group()
@@ -27,38 +27,12 @@ def pac() -> None:
     """Personal Audio Conference (PAC) accounts."""
 
 
+pac.add_command(audit)
+
+
 @pac.command("list")
 @click.argument("user")
-@click.option(
-    "--base-url",
-    default=DEFAULT_BASE_URL,
-    show_default=True,
-    envvar="ZOOM_BASE_URL",
-    help="Base URL of the Zoom API, ending in /v2 [env: ZOOM_BASE_URL]",
-)
-@click.option(
-    "--token-url",
-    default=DEFAULT_TOKEN_URL,
-    show_default=True,
-    envvar="ZOOM_TOKEN_URL",
-    help="OAuth token endpoint [env: ZOOM_TOKEN_URL]",
-)
-@click.option(
-    "--account-id",
-    envvar="ZOOM_ACCOUNT_ID",
-    help="Server-to-Server app's account id [env: ZOOM_ACCOUNT_ID]",
-)
-@click.option("--client-id", envvar="ZOOM_CLIENT_ID", help="App's client id [env: ZOOM_CLIENT_ID]")
-@click.option(
-    "--client-secret",
-    envvar="ZOOM_CLIENT_SECRET",
-    help="App's client secret [env: ZOOM_CLIENT_SECRET]",
-)
-@click.option(
-    "--token",
-    envvar="ZOOM_ACCESS_TOKEN",
-    help="A ready access token; skips the token request [env: ZOOM_ACCESS_TOKEN]",
-)
+@connection_options
 @click.option(
     "--output",
     type=click.Choice(["json", "table"]),
@@ -67,51 +41,37 @@ def pac() -> None:
     help="json prints the response body; table prints one row per PAC account and dial-in number",
 )
 @click.option("--show-passwords", is_flag=True, help="Print PAC passwords instead of masking them.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=10.0,
-    show_default=True,
-    help="Timeout of each HTTP request, in seconds",
-)
+@click.pass_context
 def list_command(
-    user: str,
-    base_url: str,
-    token_url: str,
-    account_id: str | None,
-    client_id: str | None,
-    client_secret: str | None,
-    token: str | None,
-    output: str,
-    show_passwords: bool,
-    timeout: float,
+    ctx: click.Context, /, user: str, output: str, show_passwords: bool, **params: Any
 ) -> None:
     """List the PAC accounts of USER (a user id, an e-mail address or `me`)."""
-    credentials = None
-    if token is None:
-        credentials = _credentials(account_id, client_id, client_secret)
-
-    client = ZoomClient(
-        credentials=credentials,
-        access_token=token,
-        base_url=base_url,
-        token_url=token_url,
-        timeout=httpx.Timeout(timeout),
+    target = resolve_target(ctx, {name: params[name] for name in CONNECTION_PARAMS})
+    client = Client(
+        target.auth(),
+        base_url=target.base_url,
+        timeout=httpx.Timeout(target.timeout),
+        plan=target.plan,
     )
     try:
         with client:
-            response = client.get_user_pac_accounts_response(user)
+            # The raw response, so the JSON output is the body exactly as the server sent it.
+            response = client.request(
+                "GET", f"users/{user_path_segment(user)}/pac", category="Light"
+            )
     except TokenError as exc:
-        _fail_with_response(str(exc), exc.response)
-    except httpx.HTTPError as exc:
+        summary = f"The token endpoint returned HTTP {exc.status_code}."
+        _fail_with_response(summary if exc.response is not None else str(exc), exc.response)
+    except ZoomAPIError as exc:
+        _fail_with_response(f"The API returned HTTP {exc.status_code}.", exc.response)
+    except ZoomTransportError as exc:
         raise click.ClickException(
-            f"The request failed: {exc}. Check --base-url and --token-url."
+            f"The request failed: {exc} Check --base-url and --token-url."
         ) from exc
+    except ZoomClientError as exc:
+        raise click.ClickException(str(exc)) from exc
 
     body = _json_body(response)
-    if response.status_code >= 400:
-        _fail_with_response(f"The API returned HTTP {response.status_code}.", response)
-
     if not show_passwords:
         body = _mask_passwords(body)
     if output == "table":
@@ -119,26 +79,6 @@ def list_command(
     else:
         click.echo(json.dumps(body, indent=2))
     click.echo(f"Response status code: {response.status_code}", err=True)
-
-
-def _credentials(
-    account_id: str | None, client_id: str | None, client_secret: str | None
-) -> Credentials:
-    missing = [
-        option
-        for option, value in (
-            ("--account-id", account_id),
-            ("--client-id", client_id),
-            ("--client-secret", client_secret),
-        )
-        if not value
-    ]
-    if missing:
-        raise click.UsageError(
-            f"Missing {', '.join(missing)}. Pass them, set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and "
-            "ZOOM_CLIENT_SECRET, or pass a ready --token."
-        )
-    return Credentials(str(account_id), str(client_id), str(client_secret))
 
 
 def _json_body(response: httpx.Response) -> Any:
@@ -177,9 +117,7 @@ def _mask_passwords(body: Any) -> Any:
         return body
     masked = dict(body)
     masked["pac_accounts"] = [
-        {key: (MASK if key in PASSWORD_KEYS and value else value) for key, value in entry.items()}
-        if isinstance(entry, dict)
-        else entry
+        mask_passwords(entry) if isinstance(entry, dict) else entry
         for entry in body["pac_accounts"]
     ]
     return masked

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from uvicorn.supervisors import Multiprocess
 
 from zoompac import __version__
-from zoompac.cli.options import database_option
+from zoompac.cli.options import database_errors, database_option
 from zoompac.domain.errors import FixtureError
 from zoompac.domain.models import ConferenceIdFormat
 from zoompac.domain.ratelimits import parse_overrides
@@ -182,7 +182,8 @@ def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **opti
     settings.port = listener.getsockname()[1]
 
     try:
-        runtime = prepare_runtime(settings, list(fixture_files))
+        with database_errors(settings.database):
+            runtime = prepare_runtime(settings, list(fixture_files))
     except FixtureError as exc:
         raise click.ClickException(f"Cannot load a fixture: {exc}.") from exc
     if settings.workers > 1:
