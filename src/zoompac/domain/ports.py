@@ -9,6 +9,13 @@ from zoompac.domain.models import Account, App, Grant, PacAccount, User, UserSta
 
 
 class Store(Protocol):
+    def cache_generation(self) -> int | None:
+        """Return a number that changes whenever stored data may have changed.
+
+        None means the store offers no such number, and callers must not cache what it returns.
+        """
+        ...
+
     def get_account(self, account_id: str) -> Account | None: ...
 
     def get_app_by_client_id(self, client_id: str) -> App | None: ...

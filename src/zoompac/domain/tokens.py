@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -41,6 +42,7 @@ class TokenPolicy:
 
 
 AUTHORIZATION_CODE_LIFETIME = timedelta(minutes=5)
+MAX_CACHED_GRANTS = 20_000
 REFRESH_TOKEN_LIFETIME = timedelta(days=90)
 
 
@@ -61,6 +63,10 @@ class TokenService:
         # client id -> (SHA-256 of a secret that passed scrypt, the stored hash it passed against),
         # so repeated token requests do not pay for scrypt each time.
         self._verified_secrets: dict[str, tuple[bytes, str]] = {}
+        # Bearer token -> its grant, valid while the store's cache generation stays the same:
+        # any revocation or app change is a commit, which starts a new generation.
+        self._grants: dict[str, Grant] = {}
+        self._grants_generation: int | None = None
 
     def issue_account_token(
         self, client_id: str, client_secret: str, account_id: str | None
@@ -142,6 +148,23 @@ class TokenService:
         """Turn a bearer token into the grant it carries, or raise Zoom's 124 errors."""
         if not bearer:
             raise errors.InvalidAccessToken()
+        grant = self._cached_grant(bearer)
+        if grant is None:
+            grant = self._verify(bearer)
+        if grant.expires_at <= self._clock.now():
+            raise errors.ExpiredAccessToken()
+        return grant
+
+    def _cached_grant(self, bearer: str) -> Grant | None:
+        generation = self._store.cache_generation()
+        if generation is None:
+            return None
+        if generation != self._grants_generation:
+            self._grants = {}
+            self._grants_generation = generation
+        return self._grants.get(bearer)
+
+    def _verify(self, bearer: str) -> Grant:
         try:
             claims = jwt.decode(
                 bearer, self._signing_key, algorithms=[_ALGORITHM], options=_DECODE_OPTIONS
@@ -154,8 +177,10 @@ class TokenService:
         grant = self._store.get_grant(token_id)
         if grant is None:
             raise errors.InvalidAccessToken()
-        if grant.expires_at <= self._clock.now():
-            raise errors.ExpiredAccessToken()
+        if self._grants_generation is not None:
+            if len(self._grants) >= MAX_CACHED_GRANTS:
+                self._grants = {}
+            self._grants[bearer] = grant
         return grant
 
     def _authenticate_client(self, client_id: str, client_secret: str) -> App:
@@ -183,8 +208,12 @@ class TokenService:
         return IssuedToken(issued.access_token, issued.expires_in, issued.scopes, refresh_token)
 
     def _issue(self, app: App, user_id: str | None) -> IssuedToken:
-        issued_at = self._clock.now().replace(microsecond=0)
-        expires_at = issued_at + timedelta(seconds=self.policy.lifetime_seconds)
+        issued_at = self._clock.now()
+        # Rounded up to the whole second that the JWT and the store keep, so a token never
+        # expires before `expires_in` seconds have passed.
+        expires_at = utc_from_timestamp(
+            math.ceil(issued_at.timestamp() + self.policy.lifetime_seconds)
+        )
         token_id = new_token_id()
         claims = {
             "ver": 10,
@@ -206,3 +235,7 @@ class TokenService:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def utc_from_timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

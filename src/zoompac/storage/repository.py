@@ -40,6 +40,10 @@ class SqlStore:
         self._database = GuardedEngine(engine)
         self._binary_collation = "C" if engine.dialect.name == "postgresql" else "BINARY"
 
+    def cache_generation(self) -> int | None:
+        """Return None: this store caches nothing, so callers must not cache its answers."""
+        return None
+
     def get_account(self, account_id: str) -> Account | None:
         with self._database.connect() as connection:
             row = connection.execute(select(accounts).where(accounts.c.id == account_id)).first()

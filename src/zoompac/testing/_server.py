@@ -95,6 +95,7 @@ class ZoompacServer:
             access_log=False,
             lifespan="off",
             server_header=False,
+            date_header=False,
             http=ZoomHttpToolsProtocol,
         )
         self._server = uvicorn.Server(config)

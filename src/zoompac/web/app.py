@@ -39,4 +39,4 @@ def create_app(runtime: Runtime, admin_token: str | None = None) -> ASGIApp:
     # Zoom answers `/v2/users/x/pac/` as an unknown route; it does not redirect.
     app.router.redirect_slashes = False
     app.state.runtime = runtime
-    return ZoomEnvelopeMiddleware(InstrumentationMiddleware(app, runtime))
+    return ZoomEnvelopeMiddleware(InstrumentationMiddleware(app, runtime), runtime.clock)

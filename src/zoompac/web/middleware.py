@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from email.utils import formatdate
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from zoompac.domain.clock import Clock
 from zoompac.domain.faults import Fault
 from zoompac.domain.journal import JournalEntry
 from zoompac.domain.secrets import new_tracking_id
@@ -25,15 +27,21 @@ _SECRET_QUERY_PARAMETERS = frozenset(
 
 
 class ZoomEnvelopeMiddleware:
-    """Add `x-zm-trackingid` to every response and route on the undecoded path.
+    """Add `x-zm-trackingid` and `Date` to every response and route on the undecoded path.
+
+    `Date` comes from the server clock, so it agrees with `Retry-After` dates and token expiry
+    when the clock has been moved.
 
     Routing on `raw_path` keeps an encoded slash (`%2F`) inside its path segment, so a `userId`
     such as `a%2Fb@example.com` reaches the route intact instead of splitting the path. Routes
     percent-decode their own parameters.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, clock: Clock) -> None:
         self.app = app
+        self.clock = clock
+        self._date_second = -1
+        self._date_header = b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,11 +49,11 @@ class ZoomEnvelopeMiddleware:
             return
 
         tracking_id = new_tracking_id()
-        tracking_header = (b"x-zm-trackingid", tracking_id.encode())
+        envelope_headers = [(b"date", self._date()), (b"x-zm-trackingid", tracking_id.encode())]
 
         async def send_with_tracking_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), tracking_header]
+                message["headers"] = [*message.get("headers", []), *envelope_headers]
             await send(message)
 
         if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
@@ -59,6 +67,15 @@ class ZoomEnvelopeMiddleware:
         if raw_path:
             scope["path"] = raw_path.decode("latin-1")
         await self.app(scope, receive, send_with_tracking_id)
+
+
+    def _date(self) -> bytes:
+        # Formatting costs microseconds, and the value changes once a second.
+        second = int(self.clock.timestamp())
+        if second != self._date_second:
+            self._date_header = formatdate(second, usegmt=True).encode()
+            self._date_second = second
+        return self._date_header
 
 
 class InstrumentationMiddleware:

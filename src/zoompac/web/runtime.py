@@ -23,6 +23,7 @@ from zoompac.domain.secrets import seed_random
 from zoompac.domain.tokens import TokenPolicy, TokenService
 from zoompac.domain.users import PageTokenSigner
 from zoompac.settings import Settings
+from zoompac.storage.cache import CachedStore, SqliteChangeProbe
 from zoompac.storage.database import migrate, open_engine, signing_key
 from zoompac.storage.fixtures import FixtureDocument, load_fixture, resolved, without_accounts
 from zoompac.storage.redis_counter import RedisRateCounter
@@ -131,12 +132,21 @@ def _token_policy(settings: Settings) -> TokenPolicy:
     )
 
 
+def _store_for(engine: Engine) -> SqlStore:
+    """Cache reads on SQLite, where a commit by anyone is visible through data_version."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        return CachedStore(engine, SqliteChangeProbe(database))
+    # TODO: cache on PostgreSQL too, invalidated by a version counter that writes bump.
+    return SqlStore(engine)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     """Open and migrate the database, then wire the services on top of it."""
     seed_random(settings.seed)
     engine = open_engine(settings.database)
     migrate(engine)
-    store = SqlStore(engine)
+    store = _store_for(engine)
     clock = Clock(settings.clock_start)
     key = signing_key(engine)
     rate_policy = RateLimitPolicy(settings.rate_limits, parse_overrides(settings.rate_limit))
