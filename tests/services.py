@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -106,14 +105,21 @@ class PostgresServer:
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            # SIGINT is PostgreSQL's fast shutdown: it disconnects clients instead of waiting.
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Stop the cluster with `pg_ctl stop -m fast` and wait for the postmaster to exit.
+
+        Signalling the process would reach only the `runuser` wrapper when the tests run as
+        root, and `runuser` does not pass SIGINT on.
+        """
+        if self.process is None or self.process.poll() is not None:
+            self.process = None
+            return
+        pg_ctl = str(_postgres_bin() / "pg_ctl")
+        subprocess.run(
+            _as_postgres_user([pg_ctl, "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]),
+            check=True,
+            capture_output=True,
+        )
+        self.process.wait(timeout=30)
         self.process = None
 
     def url(self, database: str = "postgres") -> str:

@@ -51,6 +51,14 @@ logger = logging.getLogger("zoompac")
     ),
 )
 @click.option(
+    "--redis-prefix",
+    default=None,
+    help=(
+        "Prefix of every Redis key; servers of one deployment share it "
+        "[env: ZOOMPAC_REDIS_PREFIX; default: zoompac]"
+    ),
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1, max=256),
     default=None,

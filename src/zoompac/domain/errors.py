@@ -87,6 +87,10 @@ class ServiceUnavailable(ZoomApiError):
     default_message = "The service is temporarily unavailable. Try again later."
 
 
+class TokenIdTaken(ZoompacError):
+    """A new token's random id is already stored, as when seeded servers share a database."""
+
+
 class OAuthError(ZoompacError):
     """A token-endpoint failure, reported in Zoom's OAuth envelope `{"reason", "error"}`."""
 

@@ -9,6 +9,10 @@ from zoompac.domain.models import Account, App, Grant, PacAccount, User, UserSta
 
 
 class Store(Protocol):
+    def refresh(self) -> None:
+        """Make later reads see every commit made so far; called once at the start of a request."""
+        ...
+
     def cache_generation(self) -> int | None:
         """Return a number that changes whenever stored data may have changed.
 

@@ -1,9 +1,10 @@
 """A read-through cache in front of `SqlStore` for SQLite, kept exact by SQLite's data_version.
 
 `PRAGMA data_version` on a connection that never writes changes whenever any other connection,
-in this process or another one, commits to the database file. The cache checks it (about 2 µs)
-before each read and drops everything it holds after any commit, so a read never returns data
-older than the newest commit, whoever wrote it: the server, `zoompac admin` or another worker.
+in this process or another one, commits to the database file. `refresh()` checks it (about
+2 µs) and drops everything cached after any commit, whoever wrote it: the server, `zoompac
+admin` or another worker. Reads return data as of the last `refresh()`, so every request calls
+it once before its first read and then sees one consistent state.
 """
 
 from __future__ import annotations
@@ -72,10 +73,12 @@ class CachedStore(SqlStore):
         )
         self._lock = threading.RLock()
 
-    def cache_generation(self) -> int | None:
+    def refresh(self) -> None:
         with self._lock:
             self._refresh()
-            return self._generation
+
+    def cache_generation(self) -> int | None:
+        return self._generation
 
     def get_account(self, account_id: str) -> Account | None:
         return self._cached(self._accounts, account_id, super().get_account)
@@ -110,9 +113,8 @@ class CachedStore(SqlStore):
 
     def _cached(self, cache: dict[K, V], key: K, load: Callable[[K], V]) -> V:
         # One lock around the check, the load and the store: a value read before a commit can
-        # then never land in a cache that was emptied after that commit.
+        # then never land in a cache that `refresh()` emptied after that commit.
         with self._lock:
-            self._refresh()
             if key in cache:
                 return cache[key]
             value = load(key)

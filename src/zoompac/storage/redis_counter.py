@@ -41,7 +41,12 @@ return {1, tostring(used_today + 1), tostring(in_window + 1)}
 
 
 class RedisRateCounter:
-    """The `RateCounter` protocol on Redis: one Lua script call per counted request."""
+    """The `RateCounter` protocol on Redis: one Lua script call per counted request.
+
+    NOTE: each server stamps requests with its own clock, so servers whose clocks differ by a
+    fraction of a second can together accept more than the limit in one second. Keep their
+    clocks synchronised, and do not move one server's clock through the control plane.
+    """
 
     def __init__(self, url: str, prefix: str = "zoompac") -> None:
         self._client: redis.Redis = redis.Redis.from_url(

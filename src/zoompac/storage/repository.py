@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Row, and_, func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
+from zoompac.domain.errors import TokenIdTaken
 from zoompac.domain.models import (
     Account,
     App,
@@ -39,6 +41,9 @@ class SqlStore:
         self.engine = engine
         self._database = GuardedEngine(engine)
         self._binary_collation = "C" if engine.dialect.name == "postgresql" else "BINARY"
+
+    def refresh(self) -> None:
+        """Do nothing: every read of this store goes to the database."""
 
     def cache_generation(self) -> int | None:
         """Return None: this store caches nothing, so callers must not cache its answers."""
@@ -104,25 +109,33 @@ class SqlStore:
         expires_at: datetime,
         revoke_older: bool,
     ) -> None:
-        with self._database.begin() as connection:
-            if revoke_older:
+        try:
+            with self._database.begin() as connection:
+                if revoke_older:
+                    # Lock the app's row first, so two concurrent mints cannot both miss each
+                    # other's token; SQLite serialises writers without it.
+                    connection.execute(
+                        select(apps.c.id).where(apps.c.id == app.id).with_for_update()
+                    )
+                    connection.execute(
+                        update(access_tokens)
+                        .where(access_tokens.c.app_id == app.id, access_tokens.c.revoked.is_(False))
+                        .values(revoked=True)
+                    )
                 connection.execute(
-                    update(access_tokens)
-                    .where(access_tokens.c.app_id == app.id, access_tokens.c.revoked.is_(False))
-                    .values(revoked=True)
+                    insert(access_tokens).values(
+                        id=token_id,
+                        app_id=app.id,
+                        account_id=app.account_id,
+                        user_id=user_id,
+                        scopes=" ".join(app.scopes),
+                        issued_at=int(issued_at.timestamp()),
+                        expires_at=int(expires_at.timestamp()),
+                        revoked=False,
+                    )
                 )
-            connection.execute(
-                insert(access_tokens).values(
-                    id=token_id,
-                    app_id=app.id,
-                    account_id=app.account_id,
-                    user_id=user_id,
-                    scopes=" ".join(app.scopes),
-                    issued_at=int(issued_at.timestamp()),
-                    expires_at=int(expires_at.timestamp()),
-                    revoked=False,
-                )
-            )
+        except IntegrityError as exc:
+            raise TokenIdTaken(token_id) from exc
 
     def get_grant(self, token_id: str) -> Grant | None:
         query = (

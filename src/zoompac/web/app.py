@@ -9,6 +9,7 @@ from starlette.types import ASGIApp
 
 from zoompac.domain.errors import OAuthError, ZoomApiError
 from zoompac.web import control, errors
+from zoompac.web.fastpath import PacFastPath
 from zoompac.web.middleware import InstrumentationMiddleware, ZoomEnvelopeMiddleware
 from zoompac.web.routes import oauth, pac, users
 from zoompac.web.runtime import Runtime
@@ -39,4 +40,5 @@ def create_app(runtime: Runtime, admin_token: str | None = None) -> ASGIApp:
     # Zoom answers `/v2/users/x/pac/` as an unknown route; it does not redirect.
     app.router.redirect_slashes = False
     app.state.runtime = runtime
-    return ZoomEnvelopeMiddleware(InstrumentationMiddleware(app, runtime), runtime.clock)
+    routed = PacFastPath(app, pac.get_user_pac_accounts)
+    return ZoomEnvelopeMiddleware(InstrumentationMiddleware(routed, runtime), runtime.clock)

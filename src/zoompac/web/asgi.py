@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from starlette.types import ASGIApp
@@ -17,4 +18,5 @@ SETTINGS_VARIABLE = "ZOOMPAC_WORKER_SETTINGS"
 def worker_app() -> ASGIApp:
     """Build one worker's app; the parent has already migrated and loaded fixtures."""
     settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     return create_app(build_runtime(settings))

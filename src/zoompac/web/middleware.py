@@ -68,7 +68,6 @@ class ZoomEnvelopeMiddleware:
             scope["path"] = raw_path.decode("latin-1")
         await self.app(scope, receive, send_with_tracking_id)
 
-
     def _date(self) -> bytes:
         # Formatting costs microseconds, and the value changes once a second.
         second = int(self.clock.timestamp())

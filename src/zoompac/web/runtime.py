@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy.engine import Engine
-from starlette.concurrency import run_in_threadpool
 
 from zoompac.domain.clock import Clock
+from zoompac.domain.errors import ServiceUnavailable
 from zoompac.domain.faults import FaultRegistry
 from zoompac.domain.journal import Journal
 from zoompac.domain.models import ConferenceIdFormat
@@ -31,6 +32,11 @@ from zoompac.storage.repository import SqlStore
 from zoompac.storage.state import replace_state
 
 T = TypeVar("T")
+
+# How long a request may wait on PostgreSQL or Redis in total before it is answered with a 503.
+# It covers a dependency that accepts connections but never answers, which the drivers' own
+# timeouts miss on a connection that is already open.
+REQUEST_DEADLINE_SECONDS = 8
 
 # The settings that the control plane may change while the server runs.
 RUNTIME_SETTINGS = (
@@ -76,7 +82,10 @@ class Runtime:
         """
         if not self.blocking_io:
             return function(*args)
-        return await run_in_threadpool(function, *args)
+        with anyio.move_on_after(REQUEST_DEADLINE_SECONDS):
+            # The abandoned thread finishes or fails on its own once the dependency answers.
+            return await anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
+        raise ServiceUnavailable()
 
     def runtime_settings(self) -> dict[str, Any]:
         return self.settings.model_dump(mode="json", include=set(RUNTIME_SETTINGS))

@@ -34,6 +34,7 @@ async def issue_token(request: Request) -> Response:
 def run_grant(
     runtime: Runtime, client_id: str, client_secret: str, params: dict[str, str]
 ) -> IssuedToken:
+    runtime.store.refresh()
     grant_type = params.get("grant_type")
     if not grant_type:
         raise errors.InvalidRequest("Missing grant_type")
@@ -72,6 +73,7 @@ async def show_consent_page(request: Request) -> Response:
 
 
 def _consent_page(runtime: Runtime, request: Request) -> Response:
+    runtime.store.refresh()
     params = request.query_params
     app, redirect_uri = _validated_authorization_request(
         runtime, params.get("response_type"), params.get("client_id"), params.get("redirect_uri")
@@ -95,6 +97,7 @@ async def decide_consent(request: Request) -> Response:
 
 
 def _decide(runtime: Runtime, form: dict[str, str]) -> Response:
+    runtime.store.refresh()
     app, redirect_uri = _validated_authorization_request(
         runtime, "code", form.get("client_id"), form.get("redirect_uri")
     )
