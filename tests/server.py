@@ -15,6 +15,7 @@ import httpx
 from tests.backends import shared_backend
 from tests.services import free_port as free_port
 
+PORT_ATTEMPTS = 3
 DEMO_ACCOUNT = "demo-account"
 DEMO_CLIENT_ID = "demo-client"
 DEMO_CLIENT_SECRET = "demo-secret"
@@ -52,6 +53,16 @@ class ServerProcess:
         return f"{self.base_url}/oauth/token"
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
+        # Parallel test workers may pick the same free port between probe and bind; try again.
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return self._start_once(timeout)
+            except RuntimeError:
+                if "Cannot listen on" not in self.log():
+                    raise
+        return self._start_once(timeout)
+
+    def _start_once(self, timeout: float) -> ServerProcess:
         self.port = free_port()
         self.log_path = self.data_dir / f"server-{self.port}.log"
         command = [
