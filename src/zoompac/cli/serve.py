@@ -13,7 +13,6 @@ import click
 import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from uvicorn.supervisors import Multiprocess
 
 from zoompac import __version__
 from zoompac.cli.options import database_errors, database_option
@@ -230,6 +229,8 @@ def _serve_workers(settings: Settings, listener: socket.socket) -> None:
         workers=settings.workers,
         **_uvicorn_options(settings),
     )
+    from uvicorn.supervisors import Multiprocess
+
     Multiprocess(config, sockets=[listener]).run()
 
 

@@ -6,9 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +15,8 @@ from zoompac.storage.tables import server_state
 
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 _SIGNING_KEY = "jwt_signing_key"
+# The newest migration under migrations/versions; a test keeps it equal to Alembic's head.
+HEAD_REVISION = "0002"
 # Any fixed number: every zoompac process that migrates one PostgreSQL database takes this
 # advisory lock first, so only one of them runs the migrations.
 _MIGRATION_LOCK_ID = 7_260_417
@@ -73,6 +73,12 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision. Safe to run on every start."""
+    if _current_revision(engine) == HEAD_REVISION:
+        return  # Skips importing Alembic, which would stay in the server's memory for nothing.
+
+    from alembic import command
+    from alembic.config import Config
+
     # Alembic announces every step at INFO; a server start should not.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     config = Config()
@@ -85,6 +91,14 @@ def migrate(engine: Engine) -> None:
             )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        revision = connection.execute(text("SELECT version_num FROM alembic_version"))
+        return revision.scalar_one_or_none()
 
 
 def signing_key(engine: Engine) -> bytes:

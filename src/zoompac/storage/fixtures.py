@@ -381,6 +381,11 @@ def resolved(document: FixtureDocument) -> FixtureDocument:
     return copy
 
 
+def is_resolved(document: FixtureDocument) -> bool:
+    """Whether `document` has no plain secrets left, as `resolved` leaves it."""
+    return all(app.client_secret is None for account in document.accounts for app in account.apps)
+
+
 def without_accounts(document: FixtureDocument, account_ids: set[str]) -> FixtureDocument:
     kept = [account for account in document.accounts if account.id not in account_ids]
     return document.model_copy(update={"accounts": kept})

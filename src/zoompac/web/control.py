@@ -11,7 +11,6 @@ import json
 from datetime import datetime
 from typing import Any, TypeVar
 
-import redis
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
@@ -21,13 +20,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from zoompac.domain.errors import AdminError, FixtureError, NotFound
+from zoompac.domain.errors import AdminError, FixtureError, NotFound, ZoomApiError
 from zoompac.domain.models import UserStatus
 from zoompac.storage import admin
 from zoompac.storage.export import export_fixture
 from zoompac.storage.fixtures import parse_fixture
 from zoompac.storage.health import CONNECTION_ERRORS
-from zoompac.web.errors import handle_connection_error, handle_unexpected
+from zoompac.web.errors import handle_connection_error, handle_unexpected, handle_zoom_api_error
 from zoompac.web.responses import JSONResponse, zoom_error
 from zoompac.web.runtime import Runtime
 
@@ -236,7 +235,7 @@ def create_control_app(runtime: Runtime, admin_token: str) -> ASGIApp:
             AdminError: _handle_admin_error,
             HTTPException: _handle_http_exception,
             **dict.fromkeys(CONNECTION_ERRORS, handle_connection_error),
-            redis.RedisError: handle_connection_error,
+            ZoomApiError: handle_zoom_api_error,
             Exception: handle_unexpected,
         },
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from sqlalchemy.engine import Engine
@@ -26,10 +26,18 @@ from zoompac.domain.users import PageTokenSigner
 from zoompac.settings import Settings
 from zoompac.storage.cache import CachedStore, SqliteChangeProbe
 from zoompac.storage.database import migrate, open_engine, signing_key
-from zoompac.storage.fixtures import FixtureDocument, load_fixture, resolved, without_accounts
-from zoompac.storage.redis_counter import RedisRateCounter
+from zoompac.storage.fixtures import (
+    FixtureDocument,
+    is_resolved,
+    load_fixture,
+    resolved,
+    without_accounts,
+)
 from zoompac.storage.repository import SqlStore
 from zoompac.storage.state import replace_state
+
+if TYPE_CHECKING:
+    from zoompac.storage.redis_counter import RedisRateCounter
 
 T = TypeVar("T")
 
@@ -125,6 +133,9 @@ class Runtime:
         """
         if not to_fixture:
             self.baseline.clear()
+        self.baseline = [
+            document if is_resolved(document) else resolved(document) for document in self.baseline
+        ]
         replace_state(self.engine, self.baseline)
         self.rate_counter.clear()
         self.journal.clear()
@@ -161,6 +172,9 @@ def build_runtime(settings: Settings) -> Runtime:
     rate_policy = RateLimitPolicy(settings.rate_limits, parse_overrides(settings.rate_limit))
     rate_counter: InMemoryRateCounter | RedisRateCounter = InMemoryRateCounter()
     if settings.redis:
+        # Imported here: a server without Redis should not carry the client in memory.
+        from zoompac.storage.redis_counter import RedisRateCounter
+
         rate_counter = RedisRateCounter(settings.redis, settings.redis_prefix)
     runtime = Runtime(
         settings=settings,
