@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import re
-import sqlite3
 import string
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 import yaml
+from sqlalchemy import delete
 
 from tests.helpers import (
     FIXTURES_DIR,
@@ -33,6 +33,8 @@ from tests.helpers import (
     user_not_found,
 )
 from tests.server import ServerProcess
+from zoompac.storage.database import open_engine
+from zoompac.storage.tables import users
 
 FIXTURE = FIXTURES_DIR / "users_api.yaml"
 SECRET = "users-secret"
@@ -143,14 +145,13 @@ def generated_account(account_id: str, users: list[Generated]) -> dict[str, Any]
 
 
 def delete_with_sql(database_url: str, user_ids: list[str]) -> None:
-    path = database_url.removeprefix("sqlite:///")
-    connection = sqlite3.connect(path, timeout=10)
+    """Delete users with plain SQL behind the server's back, on SQLite or PostgreSQL."""
+    engine = open_engine(database_url)
     try:
-        connection.execute("PRAGMA foreign_keys = ON")
-        with connection:
-            connection.executemany("DELETE FROM users WHERE id = ?", [(i,) for i in user_ids])
+        with engine.begin() as connection:
+            connection.execute(delete(users).where(users.c.id.in_(user_ids)))
     finally:
-        connection.close()
+        engine.dispose()
 
 
 def delete_with_admin_cli(database_url: str, user_ref: str) -> None:
