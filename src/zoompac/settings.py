@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="zoompac", pattern=r"^[A-Za-z0-9_.:-]+$")
     workers: int = Field(default=1, ge=1, le=256)
     conference_id_format: ConferenceIdFormat = ConferenceIdFormat.STRING
-    token_lifetime: int = Field(default=3600, ge=1, description="Access-token lifetime in seconds.")
+    # Access-token lifetime in seconds, at most ten years.
+    token_lifetime: int = Field(default=3600, ge=1, le=10 * 366 * 86_400)
     revoke_older_tokens: bool = False
     rate_limits: bool = True
     # Overrides such as "pro.light=2" or "free.light.daily=100"; see `parse_overrides`.

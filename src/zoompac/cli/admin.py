@@ -13,11 +13,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from zoompac.cli.options import database_option, open_database
+from zoompac.cli.options import database_option, open_database, table_console
 from zoompac.domain.errors import Conflict, InvalidValue, NotFound
 from zoompac.domain.models import (
     Account,
@@ -814,7 +813,7 @@ def _print_records(records: list[dict[str, Any]], output: str) -> None:
         table.add_column(key, overflow="fold")
     for record in records:
         table.add_row(*(_cell(value) for value in record.values()))
-    console = Console(soft_wrap=True)
+    console = table_console()
     if not console.is_terminal:
         # Piped output has no width to fit, so every column gets its natural width.
         console.width = 1000

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
@@ -63,3 +64,14 @@ def _masked(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or 200 columns when output is piped.
+
+    rich assumes 80 columns without a terminal and would cut column headers short in a file.
+    """
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, width=200)
+    return console

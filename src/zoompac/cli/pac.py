@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 import httpx
-from rich.console import Console
 from rich.table import Table
 
 from zoompac.cli.audit import audit, mask_passwords
 from zoompac.cli.config import CONNECTION_PARAMS, connection_options, resolve_target
+from zoompac.cli.options import table_console
 from zoompac.client import (
     Client,
     TokenError,
@@ -139,4 +139,4 @@ def _print_table(body: Any) -> None:
                 str(number.get("number", "")),
                 str(number.get("country", "")),
             )
-    Console(soft_wrap=True).print(table)
+    table_console().print(table)

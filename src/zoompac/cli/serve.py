@@ -167,6 +167,11 @@ def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **opti
     """Serve the emulated Zoom API until interrupted."""
     if admin_token_file is not None:
         options["admin_token"] = admin_token_file.read_text(encoding="utf-8").strip()
+        if not options["admin_token"]:
+            raise click.BadParameter(
+                f"{admin_token_file} is empty: write the admin token into it.",
+                param_hint="'--admin-token-file'",
+            )
     overrides = {
         name: value for name, value in options.items() if value is not None and value != ()
     }

@@ -5,6 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+# The instants the clock may show: wide enough for any test, and far from datetime's limits, so
+# a running clock can never overflow.
+EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 class Clock:
     """Wall-clock UTC time, shifted by an offset or frozen at a fixed instant.
@@ -35,16 +40,24 @@ class Clock:
 
     def jump_to(self, instant: datetime) -> None:
         """Make `now()` return `instant`; a running clock goes on advancing from there."""
-        instant = _aware(instant)
+        instant = _within_range(_aware(instant))
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at = instant
             else:
                 self._offset = instant - datetime.now(UTC)
 
+    def state(self) -> tuple[timedelta, datetime | None]:
+        """Return what `restore` needs to undo later changes."""
+        return self._offset, self._frozen_at
+
+    def restore(self, state: tuple[timedelta, datetime | None]) -> None:
+        with self._lock:
+            self._offset, self._frozen_at = state
+
     def freeze(self, at: datetime | None = None) -> None:
         with self._lock:
-            self._frozen_at = _aware(at) if at is not None else self.now()
+            self._frozen_at = _within_range(_aware(at)) if at is not None else self.now()
 
     def unfreeze(self) -> None:
         """Let time run again from the frozen instant."""
@@ -56,6 +69,7 @@ class Clock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             step = timedelta(seconds=seconds)
+            _within_range(self.now() + step)
             if self._frozen_at is not None:
                 self._frozen_at += step
             else:
@@ -68,6 +82,15 @@ class Clock:
             self._offset = timedelta(0)
             if self._start is not None:
                 self._offset = _aware(self._start) - datetime.now(UTC)
+
+
+def _within_range(instant: datetime) -> datetime:
+    if not EARLIEST <= instant <= LATEST:
+        raise ValueError(
+            f"Cannot set the clock to {instant.isoformat()}: expected a time from "
+            f"{EARLIEST.isoformat()} to {LATEST.isoformat()}."
+        )
+    return instant
 
 
 def _aware(instant: datetime) -> datetime:

@@ -20,12 +20,16 @@ _SCRYPT_P = 1
 _SALT_BYTES = 16
 
 _generator: random.Random = random.SystemRandom()
+# Tracking ids only need to differ, not to be unpredictable, and the OS source costs a system
+# call on every response; this generator is seeded once from it (or from the seed).
+_tracking_generator = random.Random(random.SystemRandom().getrandbits(128))
 
 
 def seed_random(seed: int | None) -> None:
     """Make every generated value repeatable from `seed`, or unpredictable again with None."""
     global _generator
     _generator = random.SystemRandom() if seed is None else random.Random(seed)
+    _tracking_generator.seed(random.SystemRandom().getrandbits(128) if seed is None else seed + 1)
 
 
 def random_bytes(count: int) -> bytes:
@@ -73,7 +77,7 @@ def new_client_secret() -> str:
 
 
 def new_tracking_id() -> str:
-    return f"v=2.0;clid=us02;rid=WEB_{random_bytes(16).hex()}"
+    return f"v=2.0;clid=us02;rid=WEB_{_tracking_generator.getrandbits(128):032x}"
 
 
 def new_conference_id() -> int:

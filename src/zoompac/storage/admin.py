@@ -48,7 +48,7 @@ from zoompac.storage.fixtures import (
     PacAccountEntry,
     UserEntry,
 )
-from zoompac.storage.repository import _account, _app, _user
+from zoompac.storage.repository import account_from_row, app_from_row, user_from_row
 from zoompac.storage.tables import (
     access_tokens,
     accounts,
@@ -183,7 +183,7 @@ def create_account(
                 created_at=int(time.time()),
             )
         )
-        return _account(_require_account(connection, entry.id))
+        return account_from_row(_require_account(connection, entry.id))
 
 
 def update_account(
@@ -200,7 +200,7 @@ def update_account(
         name=name, plan=plan, audio_conferencing=audio_conferencing, pac_enabled=pac_enabled
     )
     with _transaction(engine) as connection:
-        current = _account(_require_account(connection, account_id))
+        current = account_from_row(_require_account(connection, account_id))
         entry = _validated(
             AccountEntry,
             {
@@ -223,7 +223,7 @@ def update_account(
                 pac_enabled=entry.pac_enabled,
             )
         )
-        return _account(_require_account(connection, account_id))
+        return account_from_row(_require_account(connection, account_id))
 
 
 def delete_account(engine: Engine, account_id: str) -> AccountContents:
@@ -243,7 +243,7 @@ def delete_account(engine: Engine, account_id: str) -> AccountContents:
 def list_accounts(engine: Engine) -> list[Account]:
     with engine.connect() as connection:
         rows = connection.execute(select(accounts).order_by(accounts.c.id)).all()
-    return [_account(row) for row in rows]
+    return [account_from_row(row) for row in rows]
 
 
 # Apps
@@ -302,7 +302,9 @@ def create_app(
                 created_at=int(time.time()),
             )
         )
-        return AppCredentials(_app(_require_app(connection, entry.client_id)), client_secret)
+        return AppCredentials(
+            app_from_row(_require_app(connection, entry.client_id)), client_secret
+        )
 
 
 def update_app(
@@ -320,7 +322,7 @@ def update_app(
     token keeps the scopes it was issued with.
     """
     with _transaction(engine) as connection:
-        current = _app(_require_app(connection, client_id))
+        current = app_from_row(_require_app(connection, client_id))
         new_scopes = current.scopes if scopes is None else tuple(_unique(scopes))
         new_redirect_uri = current.redirect_uri if redirect_uri is None else redirect_uri
         entry = _validated(
@@ -344,7 +346,7 @@ def update_app(
                 active=entry.active,
             )
         )
-        return _app(_require_app(connection, client_id))
+        return app_from_row(_require_app(connection, client_id))
 
 
 def rotate_app_secret(
@@ -363,7 +365,7 @@ def rotate_app_secret(
     _validated(AppEntry, {"client_id": client_id, "client_secret": client_secret})
     secret_hash = hash_client_secret(client_secret)
     with _transaction(engine) as connection:
-        app = _app(_require_app(connection, client_id))
+        app = app_from_row(_require_app(connection, client_id))
         connection.execute(
             update(apps).where(apps.c.id == app.id).values(client_secret_hash=secret_hash)
         )
@@ -380,13 +382,13 @@ def rotate_app_secret(
                 .where(authorization_codes.c.app_id == app.id)
                 .values(used=True)
             )
-        return AppCredentials(_app(_require_app(connection, client_id)), client_secret)
+        return AppCredentials(app_from_row(_require_app(connection, client_id)), client_secret)
 
 
 def delete_app(engine: Engine, client_id: str) -> App:
     """Delete an app with its tokens, which therefore fail at once."""
     with _transaction(engine) as connection:
-        app = _app(_require_app(connection, client_id))
+        app = app_from_row(_require_app(connection, client_id))
         connection.execute(delete(apps).where(apps.c.id == app.id))
         return app
 
@@ -399,7 +401,7 @@ def list_apps(engine: Engine, account_id: str | None = None) -> list[App]:
             _require_account(connection, account_id)
             query = query.where(apps.c.account_id == account_id)
         rows = connection.execute(query).all()
-    return [_app(row) for row in rows]
+    return [app_from_row(row) for row in rows]
 
 
 # Users
@@ -454,7 +456,7 @@ def create_user(
                 created_at=int(time.time()),
             )
         )
-        return _user(_require_user(connection, user_id))
+        return user_from_row(_require_user(connection, user_id))
 
 
 def update_user(
@@ -478,7 +480,7 @@ def update_user(
         pac_enabled=pac_enabled,
     )
     with _transaction(engine) as connection:
-        current = _user(_require_user(connection, user_ref))
+        current = user_from_row(_require_user(connection, user_ref))
         entry = _validated(
             UserEntry,
             {
@@ -507,13 +509,13 @@ def update_user(
                 pac_enabled=entry.pac_enabled,
             )
         )
-        return _user(_require_user(connection, current.id))
+        return user_from_row(_require_user(connection, current.id))
 
 
 def delete_user(engine: Engine, user_ref: str) -> DeletedUser:
     """Delete a user with their PAC accounts, and revoke the tokens issued on their behalf."""
     with _transaction(engine) as connection:
-        user = _user(_require_user(connection, user_ref))
+        user = user_from_row(_require_user(connection, user_ref))
         count = _count(connection, pac_accounts, pac_accounts.c.user_id == user.id)
         # access_tokens.user_id has no foreign key, so the user's tokens are revoked here.
         connection.execute(
@@ -527,7 +529,7 @@ def delete_user(engine: Engine, user_ref: str) -> DeletedUser:
 def find_user(engine: Engine, user_ref: str) -> User:
     """Return the user that `user_ref` names: an id, or an e-mail address in any case."""
     with engine.connect() as connection:
-        return _user(_require_user(connection, user_ref))
+        return user_from_row(_require_user(connection, user_ref))
 
 
 def list_users(engine: Engine, account_id: str | None = None) -> list[User]:
@@ -538,7 +540,7 @@ def list_users(engine: Engine, account_id: str | None = None) -> list[User]:
             _require_account(connection, account_id)
             query = query.where(users.c.account_id == account_id)
         rows = connection.execute(query).all()
-    return [_user(row) for row in rows]
+    return [user_from_row(row) for row in rows]
 
 
 # PAC accounts
@@ -573,7 +575,7 @@ def create_pac_account(
     )
     checked = _checked_numbers(numbers)
     with _transaction(engine) as connection:
-        user = _user(_require_user(connection, user_ref))
+        user = user_from_row(_require_user(connection, user_ref))
         used = set(
             connection.execute(
                 select(pac_accounts.c.conference_id).where(
@@ -657,7 +659,7 @@ def delete_pac_account(engine: Engine, user_ref: str, conference_id: int) -> Non
 def list_pac_accounts(engine: Engine, user_ref: str) -> tuple[User, list[PacAccount]]:
     """Return a user and their PAC accounts in the order they were created."""
     with engine.connect() as connection:
-        user = _user(_require_user(connection, user_ref))
+        user = user_from_row(_require_user(connection, user_ref))
         ids = connection.execute(
             select(pac_accounts.c.id)
             .where(pac_accounts.c.user_id == user.id)
@@ -843,7 +845,7 @@ def _check_email_unused(connection: Connection, email: str, except_user_id: str 
 
 
 def _require_pac_account(connection: Connection, user_ref: str, conference_id: int) -> int:
-    user = _user(_require_user(connection, user_ref))
+    user = user_from_row(_require_user(connection, user_ref))
     rows = connection.execute(
         select(pac_accounts.c.id, pac_accounts.c.conference_id)
         .where(pac_accounts.c.user_id == user.id)

@@ -54,7 +54,11 @@ def open_engine(url: str) -> Engine:
         )
 
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The file holds PAC passwords and secret hashes: readable by its owner only. SQLite gives
+        # its -wal and -shm files the same mode.
+        path.touch(mode=0o600, exist_ok=True)
     engine = create_engine(url)
     event.listen(engine, "connect", _configure_sqlite)
     return engine

@@ -7,6 +7,7 @@ is written and the error names the entry, for example `accounts[0].users[2].emai
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -30,6 +31,7 @@ from zoompac.storage.tables import accounts, apps, dial_in_numbers, pac_accounts
 
 DEMO_ACCOUNT_ID = "demo-account"
 
+_SECRET_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+")
 _EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 Password = Annotated[str, Field(min_length=1, max_length=6)]
 
@@ -93,6 +95,15 @@ class AppEntry(_Entry):
     def _one_secret(self) -> AppEntry:
         if (self.client_secret is None) == (self.client_secret_hash is None):
             raise ValueError("give exactly one of client_secret and client_secret_hash")
+        if self.client_secret_hash is not None and not _SECRET_HASH.fullmatch(
+            self.client_secret_hash
+        ):
+            raise ValueError(
+                "client_secret_hash must be a hash as `zoompac export` writes it "
+                "(scrypt$N$r$p$salt$digest); give client_secret to store a new secret"
+            )
+        if self.kind is AppKind.USER and not self.redirect_uri:
+            raise ValueError("a user app needs a redirect_uri, where consent redirects to")
         return self
 
 

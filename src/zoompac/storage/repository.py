@@ -52,19 +52,19 @@ class SqlStore:
     def get_account(self, account_id: str) -> Account | None:
         with self._database.connect() as connection:
             row = connection.execute(select(accounts).where(accounts.c.id == account_id)).first()
-        return _account(row) if row is not None else None
+        return account_from_row(row) if row is not None else None
 
     def get_app_by_client_id(self, client_id: str) -> App | None:
         if "\x00" in client_id:
             return None  # No stored client id holds NUL, and PostgreSQL text cannot.
         with self._database.connect() as connection:
             row = connection.execute(select(apps).where(apps.c.client_id == client_id)).first()
-        return _app(row) if row is not None else None
+        return app_from_row(row) if row is not None else None
 
     def get_user(self, user_id: str) -> User | None:
         with self._database.connect() as connection:
             row = connection.execute(select(users).where(users.c.id == user_id)).first()
-        return _user(row) if row is not None else None
+        return user_from_row(row) if row is not None else None
 
     def find_user(self, user_ref: str) -> User | None:
         if "\x00" in user_ref:
@@ -75,7 +75,7 @@ class SqlStore:
         )
         with self._database.connect() as connection:
             row = connection.execute(select(users).where(condition)).first()
-        return _user(row) if row is not None else None
+        return user_from_row(row) if row is not None else None
 
     def list_pac_accounts(self, user_id: str) -> list[PacAccount]:
         query = (
@@ -98,7 +98,7 @@ class SqlStore:
         )
         with self._database.connect() as connection:
             rows = connection.execute(query).all()
-        return _group_pac_accounts(rows)
+        return pac_accounts_from_rows(rows)
 
     def insert_token(
         self,
@@ -187,7 +187,7 @@ class SqlStore:
             .limit(limit)
         )
         with self._database.connect() as connection:
-            return [_user(row) for row in connection.execute(query)]
+            return [user_from_row(row) for row in connection.execute(query)]
 
     def count_users(self, account_id: str, status: UserStatus) -> int:
         query = select(func.count()).where(
@@ -262,7 +262,7 @@ class SqlStore:
         return user_id
 
 
-def _account(row: Row[Any]) -> Account:
+def account_from_row(row: Row[Any]) -> Account:
     return Account(
         id=row.id,
         name=row.name,
@@ -272,7 +272,7 @@ def _account(row: Row[Any]) -> Account:
     )
 
 
-def _app(row: Row[Any]) -> App:
+def app_from_row(row: Row[Any]) -> App:
     return App(
         id=row.id,
         client_id=row.client_id,
@@ -285,7 +285,7 @@ def _app(row: Row[Any]) -> App:
     )
 
 
-def _user(row: Row[Any]) -> User:
+def user_from_row(row: Row[Any]) -> User:
     return User(
         id=row.id,
         account_id=row.account_id,
@@ -299,7 +299,7 @@ def _user(row: Row[Any]) -> User:
     )
 
 
-def _group_pac_accounts(rows: Sequence[Any]) -> list[PacAccount]:
+def pac_accounts_from_rows(rows: Sequence[Any]) -> list[PacAccount]:
     """Fold the PAC-account-to-number join back into one `PacAccount` per id, in id order."""
     grouped: dict[int, tuple[Any, list[DialInNumber]]] = {}
     for row in rows:

@@ -49,11 +49,16 @@ class ZoomApi:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    target = os.environ.get("ZOOMPAC_TARGET", "server")
+    if target not in TARGETS:
+        raise pytest.UsageError(
+            f"ZOOMPAC_TARGET={target!r} is not a target: expected one of {', '.join(TARGETS)}."
+        )
     group = parser.getgroup("zoompac")
     group.addoption(
         "--zoompac-target",
         choices=TARGETS,
-        default=os.environ.get("ZOOMPAC_TARGET", "server"),
+        default=target,
         help="server (default), inprocess, or zoom for real Zoom [env: ZOOMPAC_TARGET]",
     )
     parser.addini("zoompac_fixtures", "Fixture files the zoompac server loads", type="paths")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hmac
 import json
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,6 +31,8 @@ from zoompac.web.responses import JSONResponse, zoom_error
 from zoompac.web.runtime import Runtime
 
 PREFIX = "/zoompac"
+# A clock step of a hundred years is far beyond any test, and keeps dates representable.
+MAX_CLOCK_STEP_SECONDS = 100 * 366 * 86_400
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
@@ -44,33 +46,54 @@ class ControlPlaneError(Exception):
         self.status_code = status_code
 
 
-class FaultSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FaultBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    method: str | None = None
-    path: str | None = Field(default=None, description="A path template; omit it for all routes.")
-    status: int | None = Field(default=None, ge=100, le=599)
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = {}
+    code: int
+    message: str
+
+
+class FaultSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] | None = None
+    # A path template such as /v2/users/{userId}/pac; omit it for every route.
+    path: Annotated[str, Field(pattern=r"^/")] | None = None
+    status: Annotated[int, Field(ge=200, le=599)] | None = None
+    body: FaultBody | None = None
+    headers: dict[
+        Annotated[str, Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")],
+        Annotated[str, Field(pattern=r"^[\x20-\x7e\t]*$")],
+    ] = {}
     latency_ms: int = Field(default=0, ge=0, le=600_000)
     drop: bool = False
     times: int | None = Field(default=None, ge=1)
-    probability: float = Field(default=1.0, ge=0.0, le=1.0)
+    probability: float = Field(default=1.0, ge=0.0, le=1.0, allow_inf_nan=False)
+
+    @field_validator("status")
+    @classmethod
+    def _status_with_body(cls, status: int | None) -> int | None:
+        # These statuses carry no body, so Zoom's JSON error could not be sent with them.
+        if status in (204, 205, 304):
+            raise ValueError("expected a status that carries a body, not 204, 205 or 304")
+        return status
 
 
 class ClockChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     freeze: bool | None = None
-    at: datetime | None = None
-    advance_seconds: float | None = None
+    at: datetime | None = Field(default=None, strict=False)
+    advance_seconds: float | None = Field(
+        default=None, ge=-MAX_CLOCK_STEP_SECONDS, le=MAX_CLOCK_STEP_SECONDS, allow_inf_nan=False
+    )
 
 
 class UserChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     pac_enabled: bool | None = None
-    status: UserStatus | None = None
+    status: UserStatus | None = Field(default=None, strict=False)
 
 
 async def reset(request: Request) -> Response:
@@ -102,7 +125,10 @@ async def dump(request: Request) -> Response:
     runtime = _runtime(request)
     document = await runtime.run_blocking(export_fixture, runtime.engine)
     content = document.model_dump(mode="json", exclude_none=True)
-    if request.query_params.get("format") == "yaml":
+    export_format = request.query_params.get("format", "json")
+    if export_format not in ("json", "yaml"):
+        raise ControlPlaneError(f"Invalid format {export_format!r}: expected json or yaml.")
+    if export_format == "yaml":
         text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
         return Response(text, media_type="application/yaml")
     return JSONResponse(content)
@@ -131,12 +157,13 @@ async def list_faults(request: Request) -> Response:
 
 
 async def add_fault(request: Request) -> Response:
-    spec = _model(FaultSpec, await _json_body(request))
+    data = await _json_body(request)
+    if isinstance(data.get("method"), str):
+        data["method"] = data["method"].upper()
+    spec = _model(FaultSpec, data)
     if spec.status is None and not spec.drop and not spec.latency_ms:
         raise ControlPlaneError("A fault needs a status, drop: true, or a latency_ms above 0.")
     fields = spec.model_dump()
-    if fields["method"] is not None:
-        fields["method"] = fields["method"].upper()
     fault = _runtime(request).faults.add(**fields)
     return JSONResponse(fault.describe(), status_code=201)
 
@@ -159,6 +186,7 @@ async def read_clock(request: Request) -> Response:
 async def change_clock(request: Request) -> Response:
     change = _model(ClockChange, await _json_body(request))
     clock = _runtime(request).clock
+    saved = clock.state()
     try:
         if change.freeze is True:
             clock.freeze(change.at)
@@ -169,6 +197,7 @@ async def change_clock(request: Request) -> Response:
         if change.advance_seconds is not None:
             clock.advance(change.advance_seconds)
     except ValueError as exc:
+        clock.restore(saved)  # A change applies whole or not at all.
         raise ControlPlaneError(str(exc)) from exc
     return JSONResponse(_clock_state(_runtime(request)))
 
@@ -300,7 +329,7 @@ def _int_param(raw: str | None, name: str) -> int | None:
     if raw is None:
         return None
     if not (raw.isascii() and raw.isdigit()):
-        raise ControlPlaneError(f"Invalid {name} {raw!r}: expected a whole number.")
+        raise ControlPlaneError(f"Invalid {name} {raw!r}: expected a whole number of 0 or more.")
     return int(raw)
 
 

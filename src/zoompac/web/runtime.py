@@ -24,7 +24,7 @@ from zoompac.domain.secrets import seed_random
 from zoompac.domain.tokens import TokenPolicy, TokenService
 from zoompac.domain.users import PageTokenSigner
 from zoompac.settings import Settings
-from zoompac.storage.cache import CachedStore, SqliteChangeProbe
+from zoompac.storage.cache import CachedStore, SqliteReader
 from zoompac.storage.database import migrate, open_engine, signing_key
 from zoompac.storage.fixtures import (
     FixtureDocument,
@@ -156,7 +156,7 @@ def _store_for(engine: Engine) -> SqlStore:
     """Cache reads on SQLite, where a commit by anyone is visible through data_version."""
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        return CachedStore(engine, SqliteChangeProbe(database))
+        return CachedStore(engine, SqliteReader(database))
     # TODO: cache on PostgreSQL too, invalidated by a version counter that writes bump.
     return SqlStore(engine)
 
