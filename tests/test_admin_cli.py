@@ -518,11 +518,11 @@ def test_export_round_trip(tmp_path: Path, start_server: ServerFactory, suffix: 
     response = httpx.get(f"{server.api_url}/users/pac.user@example.com/pac", headers=bearer(token))
 
     document = yaml.safe_load(first_export.read_text())
-    [demo_app] = document["accounts"][0]["apps"]
+    demo_apps = document["accounts"][0]["apps"]
     assert second_export.read_text() == first_export.read_text()
     assert stored_state(second) == stored_state(first)
-    assert "client_secret" not in demo_app
-    assert demo_app["client_secret_hash"].startswith("scrypt$")
+    assert all("client_secret" not in app for app in demo_apps)
+    assert all(app["client_secret_hash"].startswith("scrypt$") for app in demo_apps)
     assert response.json() == SEED_BODY
 
 

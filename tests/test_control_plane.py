@@ -790,8 +790,8 @@ def test_journal_filters(admin: httpx.Client, api: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"status": "ok"}, "Invalid status 'ok': expected a whole number."),
-        ({"limit": "-1"}, "Invalid limit '-1': expected a whole number."),
+        ({"status": "ok"}, "Invalid status 'ok': expected a whole number of 0 or more."),
+        ({"limit": "-1"}, "Invalid limit '-1': expected a whole number of 0 or more."),
         (
             {"since": "yesterday"},
             "Invalid since 'yesterday': expected an ISO-8601 time such as 2026-01-01T00:00:00Z.",
@@ -1056,7 +1056,7 @@ def test_fault_clear(admin: httpx.Client, api: httpx.Client) -> None:
     ("body", "message"),
     [
         ({"path": "/oauth/token"}, "A fault needs a status, drop: true, or a latency_ms above 0."),
-        ({"status": 99}, "Invalid value for status: Input should be greater than or equal to 100."),
+        ({"status": 99}, "Invalid value for status: Input should be greater than or equal to 200."),
         (
             {"status": 500, "probability": 1.5},
             "Invalid value for probability: Input should be less than or equal to 1.",
