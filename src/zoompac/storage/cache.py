@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from collections import namedtuple
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
@@ -26,6 +26,7 @@ from zoompac.domain.models import Account, App, Grant, PacAccount, User
 from zoompac.storage.repository import (
     SqlStore,
     account_from_row,
+    grant_from_row,
     pac_accounts_from_rows,
     user_from_row,
 )
@@ -100,17 +101,7 @@ class SqliteReader:
 
     def grant(self, token_id: str) -> Grant | None:
         row = self._one(_GRANT, token_id)
-        if row is None:
-            return None
-        return Grant(
-            token_id=token_id,
-            app_id=row.app_id,
-            client_id=row.client_id,
-            account_id=row.account_id,
-            user_id=row.user_id,
-            scopes=frozenset(row.scopes.split()),
-            expires_at=datetime.fromtimestamp(row.expires_at, UTC),
-        )
+        return grant_from_row(token_id, row) if row is not None else None
 
     def close(self) -> None:
         self._connection.close()

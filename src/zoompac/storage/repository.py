@@ -158,17 +158,7 @@ class SqlStore:
         )
         with self._database.connect() as connection:
             row = connection.execute(query).first()
-        if row is None:
-            return None
-        return Grant(
-            token_id=token_id,
-            app_id=row.app_id,
-            client_id=row.client_id,
-            account_id=row.account_id,
-            user_id=row.user_id,
-            scopes=frozenset(row.scopes.split()),
-            expires_at=datetime.fromtimestamp(row.expires_at, UTC),
-        )
+        return grant_from_row(token_id, row) if row is not None else None
 
     def list_users(
         self, account_id: str, status: UserStatus, after_user_id: str, limit: int
@@ -260,6 +250,18 @@ class SqlStore:
                 select(table.c.user_id).where(table.c.token_hash == token_hash)
             ).scalar_one()
         return user_id
+
+
+def grant_from_row(token_id: str, row: Any) -> Grant:
+    return Grant(
+        token_id=token_id,
+        app_id=row.app_id,
+        client_id=row.client_id,
+        account_id=row.account_id,
+        user_id=row.user_id,
+        scopes=frozenset(row.scopes.split()),
+        expires_at=datetime.fromtimestamp(row.expires_at, UTC),
+    )
 
 
 def account_from_row(row: Row[Any]) -> Account:
