@@ -258,10 +258,12 @@ def test_slow_audit_no_failures(slow_audit: tuple[AuditResult, Recorder]) -> Non
 
 def test_slow_audit_paced(slow_audit: tuple[AuditResult, Recorder]) -> None:
     # The first eight calls go out together, before any response has reported the limit. Every
-    # later one waits for its slot, so no three leave within one second.
+    # later one waits for its slot, 0.53 s apart at 95 % of 2/s, so three of them span about
+    # 1.05 s. The margin below absorbs thread scheduling on a busy machine; an unpaced client
+    # sends them milliseconds apart.
     sends = slow_audit[1].pac_sends[8:]
     spans = [later - earlier for earlier, later in zip(sends, sends[2:], strict=False)]
-    assert min(spans) >= 1.0
+    assert min(spans) >= 0.9
 
 
 def test_slow_audit_rejected_burst_retried(slow_audit: tuple[AuditResult, Recorder]) -> None:
