@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -9,6 +10,10 @@ from zoompac.domain.models import Account, App, Grant, PacAccount, User, UserSta
 
 
 class Store(Protocol):
+    def request_scope(self) -> AbstractContextManager[None]:
+        """Group the reads of one request, for example on one database connection."""
+        ...
+
     def refresh(self) -> None:
         """Make later reads see every commit made so far; called once at the start of a request."""
         ...

@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections import namedtuple
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -139,6 +140,10 @@ class CachedStore(SqlStore):
     def refresh(self) -> None:
         with self._lock:
             self._refresh()
+
+    def request_scope(self) -> AbstractContextManager[None]:
+        # Reads go through the dedicated connection, so no pooled one is needed.
+        return nullcontext()
 
     def cache_generation(self) -> int | None:
         return self._generation

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
@@ -59,9 +60,33 @@ class GuardedEngine:
         self.engine = engine
         target = engine.url.render_as_string(hide_password=True)
         self.health = DependencyHealth("The database", target)
+        self._request_connection: ContextVar[Connection | None] = ContextVar(
+            f"request_connection_{id(self)}", default=None
+        )
+
+    @contextmanager
+    def request_scope(self) -> Iterator[None]:
+        """Serve every read of one request from one pooled connection.
+
+        On PostgreSQL each checkout costs a round trip or more, several times what a lookup by
+        key costs, so a request checks out once instead of once per read.
+        """
+        if self._request_connection.get() is not None:
+            yield
+            return
+        with self.connect() as connection:
+            marker = self._request_connection.set(connection)
+            try:
+                yield
+            finally:
+                self._request_connection.reset(marker)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
+        shared = self._request_connection.get()
+        if shared is not None:
+            yield shared
+            return
         try:
             with self.engine.connect() as connection:
                 yield connection

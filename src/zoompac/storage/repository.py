@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,10 @@ class SqlStore:
 
     def refresh(self) -> None:
         """Do nothing: every read of this store goes to the database."""
+
+    def request_scope(self) -> AbstractContextManager[None]:
+        """Share one connection between the reads of one request."""
+        return self._database.request_scope()
 
     def cache_generation(self) -> int | None:
         """Return None: this store caches nothing, so callers must not cache its answers."""

@@ -31,6 +31,10 @@ def zoom_api(label: Label) -> Callable[[Handler], Endpoint]:
             return await runtime.run_blocking(serve, request, runtime)
 
         def serve(request: Request, runtime: Runtime) -> Response:
+            with runtime.store.request_scope():
+                return serve_in_scope(request, runtime)
+
+        def serve_in_scope(request: Request, runtime: Runtime) -> Response:
             runtime.store.refresh()
             grant = runtime.tokens.authenticate(bearer_token(request))
             request.state.client_id = grant.client_id
