@@ -3,6 +3,11 @@
 Everything listens on and is loaded over 127.0.0.1. The servers are pinned to one core and wrk to
 the other. Each load gets a warm-up and then a measured run. The loads take turns round by round,
 so drift on the machine spreads over all of them.
+
+Unless --no-scale-out, the script also starts its own PostgreSQL and Redis servers in temporary
+folders and loads the same generated data into PostgreSQL. It then measures zoompac on them with
+one and with two workers, against zoompac on SQLite with the same arguments. PostgreSQL, Redis
+and the workers share the server core, and wrk keeps the other core.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -57,6 +63,22 @@ TARGETS = {
 S2S_TOKENS = 8
 USER_TOKENS = 16
 
+# The scale-out servers count every request against a limit that never bites, because with
+# `--no-rate-limits` zoompac never calls Redis. Their SQLite reference counts in its own memory.
+SCALE_OUT_LIMIT_ARGS = ["--rate-limit", "business.light=1000000"]
+SCALE_OUT_MIXES = {  # mix number: (label, wrk script)
+    "1": ("1 by user id", "by_id.lua"),
+    "2": ("2 by e-mail", "by_email.lua"),
+    "3": ("3 `me`, user token", "me.lua"),
+    "4": ("4 with 10 % errors", "errors.lua"),
+}
+SCALE_OUT_CONFIGS = {  # server key: label
+    "so_sqlite": "SQLite, 1 worker",
+    "so_pg1": "PostgreSQL + Redis, 1 worker",
+    "so_pg2": "PostgreSQL + Redis, 2 workers",
+}
+SCALE_OUT_DATABASE = "zoompac_bench"
+
 
 @dataclass
 class Server:
@@ -70,6 +92,11 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def start(self) -> None:
         with self.log.open("wb") as log:
@@ -109,6 +136,21 @@ class Server:
                 found[name] = int(value.split()[0])
         return found
 
+    def tree_memory_kib(self) -> int:
+        """Return the sum of VmHWM over this server's processes (with --workers, the parent's and
+        each worker's)."""
+        assert self.process is not None
+        total = 0
+        for pid in process_tree(self.process.pid):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        return total
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -129,6 +171,8 @@ class Load:
     env: dict[str, str]
     unavailable: str | None = None  # The reason the load cannot run, shown instead of numbers.
     runs: list[dict[str, Any]] = field(default_factory=list)
+    services: tuple[str, ...] = ()  # PostgreSQL and Redis: their CPU time is counted per load
+    mix: str = ""  # the mix number, for the scale-out loads
 
 
 def main() -> None:
@@ -143,7 +187,7 @@ def main() -> None:
     args.warmup = args.warmup if args.warmup is not None else 3
     args.rounds = args.rounds or 3
     if args.quiet_wait is None:
-        args.quiet_wait = 15 if args.quick else 60
+        args.quiet_wait = 10 if args.quick else 60
 
     started_at = datetime.now(UTC)
     work = Path(args.work_dir).resolve()
@@ -163,10 +207,13 @@ def main() -> None:
     print(f"   {summary}, in {time.perf_counter() - generation_started:.1f} s")
 
     servers = make_servers(args, database, work, zoompac_extra)
+    services: dict[str, PostgresService | RedisService] = {}
 
     def stop_all(*_: Any) -> None:
         for server in servers.values():
             server.stop()
+        for service in services.values():
+            service.stop()
 
     def stop_on_signal(*_: Any) -> None:
         stop_all()
@@ -176,6 +223,8 @@ def main() -> None:
     memory: dict[str, dict[str, int]] = {}
     profiles: list[str] = []
     try:
+        if args.scale_out:
+            notes += start_scale_out(args, database, work, lists, zoompac_extra, services, servers)
         for server in servers.values():
             print(f"== starting {server.name}: {shlex.join(server.command)}", flush=True)
             server.start()
@@ -213,6 +262,19 @@ def main() -> None:
             Load("errors", "zoompac: 4 with 10 % errors", "zoompac", "errors.lua", base_env),
         ]
         notes += sanity_checks(servers, lists, tokens, user_tokens, me_unavailable is None)
+        if args.scale_out:
+            more_loads, more_notes = scale_out_loads(
+                args,
+                servers,
+                work,
+                lists,
+                base_env,
+                me_unavailable,
+                zoompac_extra,
+                {name: service.pid for name, service in services.items()},
+            )
+            loads += more_loads
+            notes += more_notes
 
         for round_number in range(1, args.rounds + 1):
             for load in loads:
@@ -220,9 +282,13 @@ def main() -> None:
                     continue
                 server = servers[load.server]
                 waited = wait_for_quiet(args)
+                roots = {
+                    "server": server.pid,
+                    **{name: services[name].pid for name in load.services},
+                }
                 if args.warmup:
-                    run_wrk(load, server, args.warmup, args)
-                result = run_wrk(load, server, args.duration, args)
+                    run_wrk(load, server, args.warmup, args, roots)
+                result = run_wrk(load, server, args.duration, args, roots)
                 result["waited_for_quiet_s"] = waited
                 load.runs.append(result)
                 print(
@@ -234,6 +300,7 @@ def main() -> None:
                 )
         for name, server in servers.items():
             memory[name] = server.memory_kib()
+            memory[name]["tree_VmHWM"] = server.tree_memory_kib()
         if args.profile:
             profiles = profile_zoompac(servers["zoompac"], loads, args, work)
     finally:
@@ -256,7 +323,7 @@ def main() -> None:
             f"(up to {max(noisy):.0%} of it; see the last column): those numbers understate "
             "every server, and the ratios between servers are less certain."
         )
-    report = render(args, started_at, loads, memory, notes, zoompac_extra, profiles)
+    report = render(args, started_at, loads, memory, notes, zoompac_extra, profiles, services)
     print()
     print(report)
     stamp = started_at.strftime("%Y-%m-%d-%H%M%S")
@@ -284,7 +351,7 @@ def parse_args() -> argparse.Namespace:
         "--quiet-wait",
         type=int,
         help="before each load, wait up to this many seconds for other processes to leave both "
-        "cores under --quiet-below busy (default 60, 15 with --quick; 0 to never wait)",
+        "cores under --quiet-below busy (default 60, 10 with --quick; 0 to never wait)",
     )
     parser.add_argument("--quiet-below", type=float, default=0.10, help="busy share, 0 to 1")
     parser.add_argument("--server-cpu", default="0", help="core the servers are pinned to")
@@ -295,6 +362,18 @@ def parse_args() -> argparse.Namespace:
         help="afterwards, sample zoompac with py-spy under mixes 1 and 4",
     )
     parser.add_argument("--profile-seconds", type=int, default=20)
+    parser.add_argument(
+        "--no-scale-out",
+        dest="scale_out",
+        action="store_false",
+        help="skip zoompac on PostgreSQL and Redis with 1 and 2 workers (on by default)",
+    )
+    parser.add_argument(
+        "--scale-out-mixes",
+        default="1",
+        help="mixes to run on PostgreSQL and Redis, comma-separated numbers from 1 to 4 "
+        "(default 1; each mix adds 3 loads a round)",
+    )
     parser.add_argument("--seed", type=int, default=20240601, help="seed of the generated data")
     parser.add_argument("--work-dir", default=str(BENCH / ".work"))
     parser.add_argument(
@@ -375,6 +454,432 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+# --- PostgreSQL, Redis and the scale-out loads ------------------------------------------------
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """Map every pid to its parent's pid and its CPU ticks, with those of reaped children."""
+    table: dict[int, tuple[int, int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue  # The process ended while the table was read.
+        fields = stat.rpartition(")")[2].split()
+        # utime, stime, cutime and cstime; fields[1] is the parent's pid.
+        table[int(entry.name)] = (int(fields[1]), sum(int(value) for value in fields[11:15]))
+    return table
+
+
+def _tree(table: dict[int, tuple[int, int]], root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        if pid in table:
+            found.append(pid)
+            pending.extend(children.get(pid, []))
+    return found
+
+
+def process_tree(root: int) -> list[int]:
+    """Return `root` and every process under it, such as uvicorn's workers or PostgreSQL's
+    backends."""
+    return _tree(_process_table(), root)
+
+
+def tree_ticks(roots: dict[str, int]) -> dict[str, int]:
+    """Return the CPU ticks of each named process tree, from one reading of /proc."""
+    table = _process_table()
+    return {name: sum(table[pid][1] for pid in _tree(table, root)) for name, root in roots.items()}
+
+
+def _postgres_binaries() -> Path:
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0,
+    )
+    if not found:
+        raise SystemExit(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): run "
+            "scripts/bench, which installs it, or pass --no-scale-out."
+        )
+    return found[-1].parent
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; as root, run it as the `postgres` system user."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+@dataclass
+class PostgresService:
+    """A PostgreSQL cluster of its own in a new temporary folder, pinned to `cpu`.
+
+    The folder is world-readable, so that the `postgres` user reaches it when the script runs
+    as root. `runuser` does not pass signals on to PostgreSQL, so stop() runs `pg_ctl stop`.
+    """
+
+    cpu: str
+    log: Path
+    name: str = "PostgreSQL"
+    folder: Path | None = None
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        assert self.folder is not None
+        return self.folder / "data"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def version(self) -> str:
+        done = subprocess.run(
+            [str(_postgres_binaries() / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        found = re.search(r"\) (\d+(?:\.\d+)*)", done.stdout)  # postgres (PostgreSQL) 15.18 ...
+        return found.group(1) if found else "?"
+
+    def start(self) -> None:
+        binaries = _postgres_binaries()
+        self.folder = Path(tempfile.mkdtemp(prefix="zoompac-bench-postgres-"))
+        self.folder.chmod(0o755)
+        self.data_dir.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.data_dir, "postgres", "postgres")
+        initdb = [str(binaries / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
+                  "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]  # fmt: skip
+        done = subprocess.run(
+            _as_postgres_user(initdb), capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"initdb failed ({done.returncode}):\n{done.stderr[-2000:]}")
+        self.port = free_ports(1)[0]
+        # Default settings, TCP on 127.0.0.1 only, and the Unix socket inside the data folder.
+        command = [str(binaries / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+                   "-h", HOST, "-k", str(self.data_dir)]  # fmt: skip
+        print(f"== starting PostgreSQL: {shlex.join(command)}", flush=True)
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                pinned(self.cpu, _as_postgres_user(command)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"PostgreSQL exited at start; its log ends:\n{_tail(self.log)}")
+            try:
+                psycopg.connect(self.url(), connect_timeout=1).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"PostgreSQL did not start within 30 s; its log ends:\n{_tail(self.log)}"
+                    ) from None
+                time.sleep(0.1)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@{HOST}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            pg_ctl = str(_postgres_binaries() / "pg_ctl")
+            done = subprocess.run(
+                _as_postgres_user([pg_ctl, "-D", str(self.data_dir), "-m", "fast", "-w", "stop"]),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print(
+                    f"PostgreSQL did not stop ({done.stderr.strip()[-300:]}); its folder "
+                    f"{self.folder} is kept. Stop it with: pg_ctl -D {self.data_dir} stop",
+                    file=sys.stderr,
+                )
+                return
+        self.process = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+@dataclass
+class RedisService:
+    """A Redis server without persistence, in a new temporary folder, pinned to `cpu`."""
+
+    cpu: str
+    log: Path
+    name: str = "Redis"
+    folder: Path | None = None
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def version(self) -> str:
+        done = subprocess.run(
+            ["redis-server", "--version"], capture_output=True, text=True, check=False
+        )
+        found = re.search(r"v=(\S+)", done.stdout)
+        return found.group(1) if found else "?"
+
+    def start(self) -> None:
+        if shutil.which("redis-server") is None:
+            raise SystemExit(
+                "redis-server is not installed: run scripts/bench, which installs it, or pass "
+                "--no-scale-out."
+            )
+        import redis
+
+        self.folder = Path(tempfile.mkdtemp(prefix="zoompac-bench-redis-"))
+        self.port = free_ports(1)[0]
+        command = ["redis-server", "--port", str(self.port), "--bind", HOST, "--save", "",
+                   "--appendonly", "no", "--dir", str(self.folder)]  # fmt: skip
+        print(f"== starting Redis: {shlex.join(command)}", flush=True)
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                pinned(self.cpu, command),  # taskset execs redis-server: the pid is Redis's
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"Redis exited at start; its log ends:\n{_tail(self.log)}")
+            try:
+                redis.Redis(host=HOST, port=self.port, socket_timeout=1).ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        f"Redis did not start within 15 s; its log ends:\n{_tail(self.log)}"
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+LIST_FILES = ("ids.txt", "emails.txt", "pac_off.txt", "me_users.txt")
+
+
+def scale_out_serve_args(zoompac_extra: list[str]) -> list[str]:
+    """Return the main server's extra arguments with `--no-rate-limits` replaced by a limit that
+    never bites, so that every request is counted (in Redis, on PostgreSQL)."""
+    if "--no-rate-limits" not in zoompac_extra:
+        return list(zoompac_extra)
+    return [arg for arg in zoompac_extra if arg != "--no-rate-limits"] + SCALE_OUT_LIMIT_ARGS
+
+
+def start_scale_out(
+    args: argparse.Namespace,
+    database: Path,
+    work: Path,
+    lists: Path,
+    zoompac_extra: list[str],
+    services: dict[str, PostgresService | RedisService],
+    servers: dict[str, Server],
+) -> list[str]:
+    """Start PostgreSQL and Redis, load the generated data into PostgreSQL, and add the three
+    scale-out zoompac servers to `servers` (not started yet). Returns notes for the report."""
+    import gen_data
+
+    postgres = services["postgresql"] = PostgresService(args.server_cpu, work / "postgresql.log")
+    postgres.start()
+    redis_service = services["redis"] = RedisService(args.server_cpu, work / "redis.log")
+    redis_service.start()
+    url = postgres.create_database(SCALE_OUT_DATABASE)
+    print(f"== generating the same {args.users:,} users into PostgreSQL", flush=True)
+    pg_lists = work / f"lists-{args.users}-postgresql"
+    started = time.perf_counter()
+    summary = gen_data.generate(url, args.users, pg_lists, random.Random(args.seed))
+    print(f"   {summary}, in {time.perf_counter() - started:.1f} s")
+    notes = []
+    differing = [
+        name for name in LIST_FILES if (lists / name).read_bytes() != (pg_lists / name).read_bytes()
+    ]
+    if differing:
+        notes.append(
+            f"The PostgreSQL data differs from the SQLite data ({', '.join(differing)} differ): "
+            "the scale-out ratios compare different data."
+        )
+
+    serve_args = [*scale_out_serve_args(zoompac_extra), "--no-control-plane"]
+    ports = free_ports(3)
+    redis_args = ["--redis", redis_service.url]
+    commands = {
+        "so_sqlite": ["--database", f"sqlite:///{database}"],
+        "so_pg1": ["--database", url, *redis_args, "--redis-prefix", "bench-1w"],
+        "so_pg2": ["--database", url, *redis_args, "--redis-prefix", "bench-2w", "--workers", "2"],
+    }
+    for (key, options), port in zip(commands.items(), ports, strict=True):
+        listen = f"--host {HOST} --port {port} --log-level warning".split()
+        command = [sys.executable, "-m", "zoompac", "serve", *options, *listen, *serve_args]
+        servers[key] = Server(key, pinned(args.server_cpu, command), port, work / f"{key}.log")
+    return notes
+
+
+def scale_out_loads(
+    args: argparse.Namespace,
+    servers: dict[str, Server],
+    work: Path,
+    lists: Path,
+    base_env: dict[str, str],
+    me_unavailable: str | None,
+    zoompac_extra: list[str],
+    services_pids: dict[str, int],
+) -> tuple[list[Load], list[str]]:
+    """Mint tokens on PostgreSQL, check each scale-out server once, and return their loads."""
+    mixes = [mix.strip() for mix in args.scale_out_mixes.split(",") if mix.strip()]
+    unknown = [mix for mix in mixes if mix not in SCALE_OUT_MIXES]
+    if unknown:
+        raise SystemExit(f"--scale-out-mixes: unknown mix {', '.join(unknown)}; use 1 to 4.")
+    pg = servers["so_pg1"].url
+    tokens = work / "tokens-postgresql.txt"
+    tokens.write_text("".join(mint_s2s_token(pg) + "\n" for _ in range(S2S_TOKENS)))
+    user_tokens = work / "user_tokens-postgresql.txt"
+    pg_me_unavailable = None
+    if "3" in mixes:
+        try:
+            me_users = (lists / "me_users.txt").read_text().split()[:USER_TOKENS]
+            user_tokens.write_text("".join(mint_user_token(pg, u) + "\n" for u in me_users))
+        except MintError as exc:
+            pg_me_unavailable = f"not available: {exc}"
+    pg_env = {**base_env, "BENCH_TOKENS": str(tokens), "BENCH_USER_TOKENS": str(user_tokens)}
+
+    notes = []
+    user_id = (lists / "ids.txt").read_text().split()[0]
+    # With the limit that never bites, every response carries it in X-RateLimit-Limit, which shows
+    # that the request was counted (in Redis on the PostgreSQL servers).
+    counted = SCALE_OUT_LIMIT_ARGS[1].rpartition("=")[2]
+    expect_counted = SCALE_OUT_LIMIT_ARGS[1] in scale_out_serve_args(zoompac_extra)
+    for key, config in SCALE_OUT_CONFIGS.items():
+        env = base_env if key == "so_sqlite" else pg_env
+        token = Path(env["BENCH_TOKENS"]).read_text().split()[0]
+        status, headers, body = _get_with_headers(
+            f"{servers[key].url}/v2/users/{user_id}/pac", token
+        )
+        limit = {name.lower(): value for name, value in headers.items()}.get("x-ratelimit-limit")
+        ok = status == 200 and isinstance(body, dict) and bool(body.get("pac_accounts"))
+        print(f"   check {'ok  ' if ok else 'FAIL'} {config}: by id, 200 with PAC accounts")
+        if not ok:
+            notes.append(f"Check failed: {config}, by id (got {status} {json.dumps(body)[:160]}).")
+        if expect_counted:
+            print(f"   check {'ok  ' if limit == counted else 'FAIL'} {config}: request counted "
+                  f"(X-RateLimit-Limit {limit})")  # fmt: skip
+            if limit != counted:
+                notes.append(
+                    f"Check failed: {config} did not count the request (X-RateLimit-Limit "
+                    f"{limit}, not {counted})."
+                )
+    # Every process of the scale-out loads must stay on the server core, leaving wrk's core free.
+    roots = [*services_pids.values(), *(servers[key].pid for key in SCALE_OUT_CONFIGS)]
+    strays = [
+        f"{pid} ({_cmdline(pid)[:60].strip()})"
+        for root in roots
+        for pid in process_tree(root)
+        if args.server_cpu.isdigit() and _affinity(pid) not in (None, {int(args.server_cpu)})
+    ]
+    print(f"   check {'FAIL' if strays else 'ok  '} scale-out processes on CPU {args.server_cpu}")
+    if strays:
+        notes.append(f"Processes not pinned to CPU {args.server_cpu}: {', '.join(strays)}.")
+    workers = [pid for pid in process_tree(servers["so_pg2"].pid) if "spawn_main" in _cmdline(pid)]
+    print(f"   check {'ok  ' if len(workers) == 2 else 'FAIL'} 2 worker processes: {len(workers)}")
+    if len(workers) != 2:
+        notes.append(f"The 2-worker server ran {len(workers)} worker processes, not 2.")
+
+    loads = []
+    for mix in mixes:
+        label, script = SCALE_OUT_MIXES[mix]
+        for key, config in SCALE_OUT_CONFIGS.items():
+            sqlite = key == "so_sqlite"
+            unavailable = None
+            if mix == "3":
+                unavailable = me_unavailable if sqlite else pg_me_unavailable
+            loads.append(
+                Load(
+                    f"{key}_mix{mix}",
+                    f"{config}: {label}",
+                    key,
+                    script,
+                    base_env if sqlite else pg_env,
+                    unavailable,
+                    services=() if sqlite else ("postgresql", "redis"),
+                    mix=mix,
+                )
+            )
+    return loads, notes
+
+
+def _affinity(pid: int) -> set[int] | None:
+    try:
+        return os.sched_getaffinity(pid)
+    except OSError:
+        return None  # The process ended.
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def _get_with_headers(url: str, token: str) -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
 
 
 # --- tokens -----------------------------------------------------------------------------------
@@ -528,7 +1033,10 @@ def sanity_checks(
     return notes
 
 
-def run_wrk(load: Load, server: Server, seconds: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_wrk(
+    load: Load, server: Server, seconds: int, args: argparse.Namespace, roots: dict[str, int]
+) -> dict[str, Any]:
+    """Run `load` once with wrk. `roots` names the process trees whose CPU time is counted."""
     command = pinned(
         args.client_cpu,
         [
@@ -543,11 +1051,11 @@ def run_wrk(load: Load, server: Server, seconds: int, args: argparse.Namespace) 
             server.url,
         ],
     )
-    before = CpuSample.take(server, args)
+    before = CpuSample.take(roots, args)
     completed = subprocess.run(
         command, capture_output=True, text=True, env={**os.environ, **load.env}, check=False
     )
-    after = CpuSample.take(server, args)
+    after = CpuSample.take(roots, args)
     match = re.search(r"^BENCH_RESULT (\{.*\})$", completed.stdout, re.MULTILINE)
     if completed.returncode != 0 or match is None:
         raise SystemExit(
@@ -597,26 +1105,30 @@ class CpuSample:
 
     server_core: tuple[int, int] | None  # (busy, total) ticks of the server's core
     client_core: tuple[int, int] | None
-    server_ticks: int  # the server process's user + system ticks
+    # user + system ticks of each process tree: "server" (with its workers), and PostgreSQL and
+    # Redis for the scale-out loads
+    ticks: dict[str, int]
     children_seconds: float  # user + system seconds of finished children (wrk)
 
     @classmethod
-    def take(cls, server: Server, args: argparse.Namespace) -> CpuSample:
-        assert server.process is not None
-        fields = Path(f"/proc/{server.process.pid}/stat").read_text().rpartition(")")[2].split()
+    def take(cls, roots: dict[str, int], args: argparse.Namespace) -> CpuSample:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return cls(
             _core_ticks(args.server_cpu),
             _core_ticks(args.client_cpu),
-            int(fields[11]) + int(fields[12]),
+            tree_ticks(roots),
             usage.ru_utime + usage.ru_stime,
         )
 
     def shares_until(self, later: CpuSample) -> dict[str, float | None]:
-        """Return the server's CPU seconds and the shares of both cores, up to `later`."""
+        """Return the CPU seconds of each tree and the shares of both cores, up to `later`."""
         ticks_per_second = os.sysconf("SC_CLK_TCK")
-        own = later.server_ticks - self.server_ticks
-        cpu_seconds = {"server_cpu_s": own / ticks_per_second}
+        used = {name: later.ticks[name] - self.ticks.get(name, 0) for name in later.ticks}
+        own = used["server"]
+        ours = sum(used.values())  # the server's, PostgreSQL's and Redis's, all on the same core
+        cpu_seconds: dict[str, float | None] = {
+            f"{name}_cpu_s": value / ticks_per_second for name, value in used.items()
+        }
         if not (self.server_core and later.server_core and self.client_core and later.client_core):
             return {
                 **cpu_seconds,
@@ -632,7 +1144,7 @@ class CpuSample:
         return {
             **cpu_seconds,
             "server_cpu": own / server_total,
-            "other_on_server_core": max(server_busy - own, 0) / server_total,
+            "other_on_server_core": max(server_busy - ours, 0) / server_total,
             "other_on_client_core": max(client_busy - wrk, 0) / client_total,
             "wrk_cpu": wrk / client_total,
         }
@@ -763,6 +1275,7 @@ def render(
     notes: list[str],
     zoompac_extra: list[str],
     profiles: list[str],
+    services: dict[str, PostgresService | RedisService],
 ) -> str:
     by_key = {load.key: load for load in loads}
     base, prism = by_key["baseline"], by_key["prism"]
@@ -775,6 +1288,8 @@ def render(
     ]
     verdicts: list[str] = []
     for load in loads:
+        if load.mix:
+            continue  # a scale-out load: in its own table below
         rss = memory.get(load.server, {}).get("VmHWM")
         rss_text = f"{rss / 1024:.1f}" if rss else "?"
         if load.unavailable:
@@ -865,11 +1380,141 @@ def render(
     ]
     if comparison:
         lines += [comparison, ""]
+    lines += render_scale_out(args, loads, memory, zoompac_extra, services)
     if notes:
         lines += ["Notes:", "", *[f"- {note}" for note in notes], ""]
     for section in profiles:
         lines += [section, ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _per_request_us(load: Load, name: str) -> float | None:
+    """Median over the rounds of one process tree's CPU microseconds per completed request."""
+    values = [
+        run[f"{name}_cpu_s"] / run["requests"] * 1e6
+        for run in load.runs
+        if run.get(f"{name}_cpu_s") is not None and run["requests"]
+    ]
+    return float(statistics.median(values)) if values else None
+
+
+def render_scale_out(
+    args: argparse.Namespace,
+    loads: list[Load],
+    memory: dict[str, dict[str, int]],
+    zoompac_extra: list[str],
+    services: dict[str, PostgresService | RedisService],
+) -> list[str]:
+    """Render the table of zoompac on PostgreSQL and Redis against SQLite, and its estimates."""
+    scale_out = [load for load in loads if load.mix]
+    if not scale_out:
+        return []
+    reference = {load.mix: load for load in scale_out if load.server == "so_sqlite"}
+    rows = [
+        "| configuration and mix | req/s | p50 ms | p99 ms | errors | req/s ÷ SQLite "
+        "| p99 ÷ SQLite | zoompac CPU µs/req | PostgreSQL CPU µs/req | Redis CPU µs/req "
+        "| peak RSS MB | others' CPU |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+
+    def us(value: float | None) -> str:
+        return "" if value is None else f"{value:,.0f}"
+
+    for load in scale_out:
+        rss = memory.get(load.server, {}).get("tree_VmHWM")
+        rss_text = f"{rss / 1024:.1f}" if rss else "?"
+        if load.unavailable or not load.runs:
+            rows.append(
+                f"| {load.label} | {load.unavailable or 'not run'} | | | | | | | | | {rss_text} | |"
+            )
+            continue
+        rps, p50, p99 = _median(load, "rps"), _median(load, "p50_us"), _median(load, "p99_us")
+        ratios = ["", ""]
+        base = reference.get(load.mix)
+        if load.server != "so_sqlite" and base is not None and base.runs:
+            ratios = [f"{rps / _median(base, 'rps'):.2f}×", f"{p99 / _median(base, 'p99_us'):.2f}×"]
+        errors = sum(run["errors"] for run in load.runs)
+        rows.append(
+            f"| {load.label} | {rps:,.0f} | {p50 / 1000:.2f} | {p99 / 1000:.2f} | {errors} "
+            f"| {' | '.join(ratios)} | {us(_per_request_us(load, 'server'))} "
+            f"| {us(_per_request_us(load, 'postgresql'))} | {us(_per_request_us(load, 'redis'))} "
+            f"| {rss_text} | {_others_text(load)} |"
+        )
+
+    serve_args = scale_out_serve_args(zoompac_extra)
+    versions_text = ", ".join(
+        f"{service.name} {service.version()}" for service in services.values()
+    )
+    lines = [
+        "## zoompac on PostgreSQL and Redis",
+        "",
+        f"The same data in PostgreSQL ({versions_text}, both with their default settings, on "
+        "127.0.0.1), served with one worker and with `--workers 2`, against zoompac on the "
+        f"SQLite file with the same arguments. zoompac, PostgreSQL and Redis all run on CPU "
+        f"{args.server_cpu}, and wrk alone on CPU {args.client_cpu}: with 2 cores there is no "
+        "other split that leaves wrk a core, so the workers, PostgreSQL and Redis take turns on "
+        "one core, and two workers cannot serve more than one.",
+        "",
+        f"These servers run with `{shlex.join([*serve_args, '--no-control-plane'])}`"
+        + (
+            ": a limit that never bites, so every request is counted, in Redis on PostgreSQL and "
+            "in the process's memory on SQLite. The main table's server has the limits off."
+            if SCALE_OUT_LIMIT_ARGS[1] in serve_args
+            else "."
+        ),
+        "zoompac CPU µs/req counts the server's processes (with 2 workers, the parent's and both "
+        "workers'), PostgreSQL's counts the postmaster and its backends, Redis's the redis-server "
+        "process; peak RSS MB adds up VmHWM over the server's processes.",
+        "",
+        *rows,
+        "",
+    ]
+    lines += scale_out_estimate(by_key={load.key: load for load in loads})
+    return lines
+
+
+def scale_out_estimate(by_key: dict[str, Load]) -> list[str]:
+    """Estimate, from the CPU per request of mix 1, what more machines would serve."""
+    one, two, sqlite = (
+        by_key.get("so_pg1_mix1"),
+        by_key.get("so_pg2_mix1"),
+        by_key.get("so_sqlite_mix1"),
+    )
+    if one is None or not one.runs:
+        return []
+    zoompac = _per_request_us(one, "server")
+    postgres = _per_request_us(one, "postgresql")
+    redis_us = _per_request_us(one, "redis")
+    if not zoompac or not postgres or not redis_us:
+        return []
+    lines = [
+        "What these numbers predict (estimates from the CPU time per request of mix 1 with one "
+        "worker, not measurements on several machines):",
+        "",
+        f"- Per request, zoompac used {zoompac:,.0f} µs of CPU, PostgreSQL {postgres:,.0f} µs and "
+        f"Redis {redis_us:,.0f} µs. A zoompac worker with a core to itself would serve about "
+        f"{1e6 / zoompac:,.0f} req/s.",
+        f"- One PostgreSQL core keeps up with about {zoompac / postgres:.1f} such worker cores "
+        f"(about {1e6 / postgres:,.0f} req/s). Redis runs its commands on one thread, so it "
+        f"keeps up with about {zoompac / redis_us:.1f} worker cores (about "
+        f"{1e6 / redis_us:,.0f} req/s) whatever its machine's size.",
+    ]
+    if sqlite is not None and sqlite.runs:
+        sqlite_us = _per_request_us(sqlite, "server")
+        if sqlite_us:
+            lines.append(
+                f"- On SQLite, the same request took {sqlite_us:,.0f} µs of zoompac's CPU, so "
+                f"PostgreSQL and Redis cost zoompac itself {zoompac / sqlite_us:.2f}× as much "
+                "CPU per request."
+            )
+    if two is not None and two.runs:
+        two_us = _per_request_us(two, "server")
+        if two_us:
+            lines.append(
+                f"- With 2 workers on the one core, zoompac used {two_us:,.0f} µs per request "
+                f"({two_us / zoompac:.2f}× one worker's)."
+            )
+    return [*lines, ""]
 
 
 def _others_text(load: Load) -> str:
