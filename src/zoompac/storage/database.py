@@ -41,8 +41,11 @@ def open_engine(url: str) -> Engine:
             # No ping per checkout: it doubles the round trips of a request. A connection that
             # died is invalidated on its first error, answered with a 503, and replaced.
             pool_pre_ping=False,
-            pool_size=10,
-            max_overflow=10,
+            # As many connections as request threads (anyio's default limit is 40), kept open:
+            # an overflow connection is closed after each use, and a new PostgreSQL connection
+            # costs milliseconds of CPU on both sides.
+            pool_size=40,
+            max_overflow=0,
             pool_timeout=POSTGRES_TIMEOUT_SECONDS,
             connect_args={
                 "connect_timeout": POSTGRES_TIMEOUT_SECONDS,
