@@ -127,7 +127,7 @@ class ServerProcess:
             except httpx.TransportError:
                 time.sleep(0.05)
                 continue
-            # Parallel tests may hold the port for a moment. Only an answer from zoompac counts,
+            # Parallel tests may hold the port for a moment. Only a response from zoompac counts,
             # once this process has printed the banner that follows binding the port.
             bound = f":{self.port}/v2 (database" in self.log()
             if bound and "x-zm-trackingid" in probe.headers:

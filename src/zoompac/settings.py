@@ -14,7 +14,7 @@ from zoompac.domain.models import ConferenceIdFormat
 
 
 def default_data_dir() -> Path:
-    """The folder of the default SQLite file: `~/.local/share/zoompac` on Linux."""
+    """Return the folder of the default SQLite file: `~/.local/share/zoompac` on Linux."""
     return user_data_path("zoompac", appauthor=False)
 
 

@@ -33,21 +33,24 @@ def database_option(function: F) -> F:
 @contextmanager
 def database_errors(url: str) -> Iterator[None]:
     """Turn a database that cannot be opened or migrated into a one-line CLI error."""
-    shown = _masked(url)
+    masked_url = _masked(url)
     try:
         yield
     except ArgumentError as exc:
         raise click.BadParameter(
-            f"{shown!r} is not a database URL. Expected one such as sqlite:////path/to/zoompac.db "
-            "or postgresql://user@host/zoompac",
+            f"{masked_url!r} is not a database URL. Expected one such as "
+            "sqlite:////path/to/zoompac.db or postgresql://user@host/zoompac",
             param_hint="'--database'",
         ) from exc
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--database'") from exc
     except DBAPIError as exc:
-        raise click.ClickException(f"Cannot open the database {shown}: {exc.orig}.") from exc
+        message = f"Cannot open the database {masked_url}: {exc.orig}."
+        raise click.ClickException(message) from exc
     except OSError as exc:
-        raise click.ClickException(f"Cannot open the database {shown}: {exc.strerror}.") from exc
+        raise click.ClickException(
+            f"Cannot open the database {masked_url}: {exc.strerror}."
+        ) from exc
 
 
 def open_database(database: str | None) -> Engine:
@@ -67,7 +70,7 @@ def _masked(url: str) -> str:
 
 
 def table_console() -> Console:
-    """A console for tables: the terminal's width, or 200 columns when output is piped.
+    """Return a console for tables: the terminal's width, or 200 columns when output is piped.
 
     rich assumes 80 columns without a terminal and would cut column headers short in a file.
     """

@@ -153,8 +153,8 @@ logger = logging.getLogger("zoompac")
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     help=(
-        "File holding the control plane's admin token [env ZOOMPAC_ADMIN_TOKEN holds the token "
-        "itself; default: a new random token written to the data folder]"
+        "File containing the control plane's admin token [env ZOOMPAC_ADMIN_TOKEN contains the "
+        "token itself; default: a new random token written to the data folder]"
     ),
 )
 @click.option(

@@ -12,7 +12,7 @@ from zoompac.domain.secrets import chance, random_urlsafe
 
 @dataclass
 class Fault:
-    """One fault rule. A request it matches is answered with `status` and `body`, dropped, or
+    """One fault rule. A request it matches gets `status` and `body`, is dropped, or is
     delayed by `latency_ms` and then served normally."""
 
     id: str

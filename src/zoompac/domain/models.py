@@ -24,7 +24,7 @@ class Plan(enum.StrEnum):
 
 
 class AppKind(enum.StrEnum):
-    """How an app's tokens are issued: for the whole account, or on behalf of one user."""
+    """The kind of an app: its tokens act for the whole account, or on behalf of one user."""
 
     SERVER_TO_SERVER = "server_to_server"
     USER = "user"
@@ -111,7 +111,7 @@ class PacAccount:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What a valid access token lets its bearer do: the identity checked on every API call."""
+    """The rights of a valid access token: the identity checked on every API call."""
 
     token_id: str
     app_id: int

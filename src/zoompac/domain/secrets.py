@@ -20,8 +20,8 @@ _SCRYPT_P = 1
 _SALT_BYTES = 16
 
 _generator: random.Random = random.SystemRandom()
-# Tracking ids only need to differ, not to be unpredictable, and the OS source costs a system
-# call on every response; this generator is seeded once from it (or from the seed).
+# Tracking ids only need to differ, not to be unpredictable. The OS source costs a system call
+# on every response, so this generator is seeded once from it, or from the seed.
 _tracking_generator = random.Random(random.SystemRandom().getrandbits(128))
 
 

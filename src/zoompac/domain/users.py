@@ -32,7 +32,7 @@ class UserPage:
 
 @dataclass(frozen=True, slots=True)
 class _Cursor:
-    """What a `next_page_token` carries: the query it belongs to and where the next page starts."""
+    """The content of a `next_page_token`: its query and the position where the next page starts."""
 
     account_id: str
     status: str
@@ -94,7 +94,7 @@ def list_users(
     """
     if not LIST_USERS.allows(grant.scopes):
         raise errors.MissingScopes(LIST_USERS.reported)
-    wanted_status = _parse_status(status)
+    requested_status = _parse_status(status)
     size = _parse_page_size(page_size)
 
     after_user_id = ""
@@ -104,7 +104,7 @@ def list_users(
         expired = now.timestamp() - cursor.issued_at > PAGE_TOKEN_LIFETIME_SECONDS
         same_query = (cursor.account_id, cursor.status, cursor.page_size) == (
             grant.account_id,
-            wanted_status.value,
+            requested_status.value,
             size,
         )
         if expired or not same_query:
@@ -112,16 +112,16 @@ def list_users(
         after_user_id = cursor.after_user_id
         page_number = cursor.page_number
 
-    # One extra row tells whether another page follows.
-    rows = store.list_users(grant.account_id, wanted_status, after_user_id, size + 1)
-    total = store.count_users(grant.account_id, wanted_status)
+    # One extra row shows whether another page follows.
+    rows = store.list_users(grant.account_id, requested_status, after_user_id, size + 1)
+    total = store.count_users(grant.account_id, requested_status)
     users = rows[:size]
     token = ""
     if len(rows) > size:
         token = signer.encode(
             _Cursor(
                 grant.account_id,
-                wanted_status.value,
+                requested_status.value,
                 size,
                 users[-1].id,
                 page_number + 1,

@@ -47,6 +47,7 @@ from zoompac.storage.fixtures import (
     DialInNumberEntry,
     PacAccountEntry,
     UserEntry,
+    user_row,
 )
 from zoompac.storage.repository import account_from_row, app_from_row, user_from_row
 from zoompac.storage.tables import (
@@ -443,18 +444,7 @@ def create_user(
             )
         _check_email_unused(connection, entry.email, except_user_id=None)
         connection.execute(
-            insert(users).values(
-                id=user_id,
-                account_id=account_id,
-                email=entry.email,
-                email_key=entry.email.lower(),
-                first_name=entry.first_name,
-                last_name=entry.last_name,
-                type=entry.type,
-                status=entry.status.value,
-                pac_enabled=entry.pac_enabled,
-                created_at=int(time.time()),
-            )
+            insert(users).values(user_row(entry, user_id, account_id, int(time.time())))
         )
         return user_from_row(_require_user(connection, user_id))
 

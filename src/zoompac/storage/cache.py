@@ -2,8 +2,8 @@
 
 `PRAGMA data_version` on a connection that never writes changes whenever any other connection,
 in this process or another one, commits to the database file. `refresh()` checks it (about
-2 µs) and drops everything cached after any commit, whoever wrote it: the server, `zoompac
-admin` or another worker. Reads return data as of the last `refresh()`, so every request calls
+2 µs) and drops everything cached after any commit by any writer: the server, `zoompac admin`
+or another worker. Reads return data as of the last `refresh()`, so every request calls
 it once before its first read and then sees one consistent state.
 
 A cache miss runs fixed SQL on that same connection with the sqlite3 module, which keeps each

@@ -39,7 +39,7 @@ def open_engine(url: str) -> Engine:
         return create_engine(
             parsed,
             # No ping per checkout: it doubles the round trips of a request. A connection that
-            # died is invalidated on its first error, answered with a 503, and replaced.
+            # died is invalidated on its first error, which returns a 503, and is replaced.
             pool_pre_ping=False,
             # As many connections as request threads (anyio's default limit is 40), kept open:
             # an overflow connection is closed after each use, and a new PostgreSQL connection
@@ -61,8 +61,8 @@ def open_engine(url: str) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
-        # The file holds PAC passwords and secret hashes: readable by its owner only. SQLite gives
-        # its -wal and -shm files the same mode.
+        # The file contains PAC passwords and secret hashes, so only its owner may read it.
+        # SQLite gives its -wal and -shm files the same mode.
         path.touch(mode=0o600, exist_ok=True)
     engine = create_engine(url)
     event.listen(engine, "connect", _configure_sqlite)

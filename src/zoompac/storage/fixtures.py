@@ -192,7 +192,12 @@ def account_exists(engine: Engine, account_id: str) -> bool:
 def _location(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text:
+            text += f".{part}"
+        else:
+            text = str(part)
     return text
 
 
@@ -316,20 +321,7 @@ def _insert_user(
     now: int,
 ) -> int:
     user_id = user.id or new_user_id()
-    connection.execute(
-        insert(users).values(
-            id=user_id,
-            account_id=account_id,
-            email=user.email,
-            email_key=user.email.lower(),
-            first_name=user.first_name,
-            last_name=user.last_name,
-            type=user.type,
-            status=user.status.value,
-            pac_enabled=user.pac_enabled,
-            created_at=now,
-        )
-    )
+    connection.execute(insert(users).values(user_row(user, user_id, account_id, now)))
     for pac in user.pac_accounts:
         conference_id = pac.conference_id or _unused_conference_id(used_conference_ids)
         pac_account_id = connection.execute(
@@ -360,6 +352,22 @@ def _insert_user(
                 ],
             )
     return len(user.pac_accounts)
+
+
+def user_row(user: UserEntry, user_id: str, account_id: str, created_at: int) -> dict[str, Any]:
+    """Return the `users` row of a validated entry; `email_key` makes e-mails case-insensitive."""
+    return {
+        "id": user_id,
+        "account_id": account_id,
+        "email": user.email,
+        "email_key": user.email.lower(),
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "type": user.type,
+        "status": user.status.value,
+        "pac_enabled": user.pac_enabled,
+        "created_at": created_at,
+    }
 
 
 def _unused_conference_id(used: set[int]) -> int:

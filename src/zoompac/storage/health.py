@@ -37,7 +37,7 @@ class DependencyHealth:
             self._down = True
         if first:
             logger.error(
-                "%s at %s is unreachable; answering 503 until it is back: %s",
+                "%s at %s is unreachable, so requests get 503 until it is back: %s",
                 self.name,
                 self.target,
                 type(error).__name__,

@@ -51,7 +51,7 @@ class SqlStore:
         return self._database.request_scope()
 
     def cache_generation(self) -> int | None:
-        """Return None: this store caches nothing, so callers must not cache its answers."""
+        """Return None: this store caches nothing, so callers must not cache what it returns."""
         return None
 
     def get_account(self, account_id: str) -> Account | None:
@@ -61,7 +61,7 @@ class SqlStore:
 
     def get_app_by_client_id(self, client_id: str) -> App | None:
         if "\x00" in client_id:
-            return None  # No stored client id holds NUL, and PostgreSQL text cannot.
+            return None  # No stored client id contains NUL, and PostgreSQL text cannot.
         with self._database.connect() as connection:
             row = connection.execute(select(apps).where(apps.c.client_id == client_id)).first()
         return app_from_row(row) if row is not None else None
@@ -73,7 +73,7 @@ class SqlStore:
 
     def find_user(self, user_ref: str) -> User | None:
         if "\x00" in user_ref:
-            return None  # No stored id or e-mail holds NUL, and PostgreSQL text cannot.
+            return None  # No stored id or e-mail contains NUL, and PostgreSQL text cannot.
         # Zoom ids never contain "@", so the reference's shape picks the index to use.
         condition = (
             users.c.email_key == user_ref.lower() if "@" in user_ref else users.c.id == user_ref

@@ -35,7 +35,7 @@ _ZOOM_VARIABLES = ("ZOOM_ACCOUNT_ID", "ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET")
 
 @dataclass(frozen=True)
 class ZoomApi:
-    """Where a test sends its Zoom requests."""
+    """The target of a test's Zoom requests."""
 
     target: str
     api_url: str
@@ -67,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def zoompac_server(pytestconfig: pytest.Config) -> Iterator[ZoompacServer | None]:
-    """The session's zoompac server, or None when the tests target real Zoom."""
+    """Start the session's zoompac server; yield None when the tests target real Zoom."""
     if pytestconfig.getoption("zoompac_target") == "zoom":
         yield None
         return
@@ -96,7 +96,7 @@ def zoom_api(
     zoompac_server: ZoompacServer | None,
     _zoompac_transport: InProcessTransport | None,
 ) -> ZoomApi:
-    """The API under test; an emulated one is reset to its fixtures first."""
+    """Return the API under test, resetting an emulated one to its fixtures first."""
     target = pytestconfig.getoption("zoompac_target")
     if zoompac_server is None:
         return _real_zoom()
@@ -112,7 +112,7 @@ def zoom_api(
 
 @pytest.fixture
 def zoompac(zoom_api: ZoomApi, zoompac_server: ZoompacServer | None) -> ControlPlane:
-    """The control plane of the session's server; skips the test against real Zoom."""
+    """Return the control plane of the session's server, and skip the test against real Zoom."""
     if zoompac_server is None:
         pytest.skip("needs the zoompac control plane, which real Zoom does not have")
     return zoompac_server.control
@@ -125,14 +125,14 @@ def zoom_credentials(zoom_api: ZoomApi) -> Credentials:
 
 @pytest.fixture
 def zoom_http(zoom_api: ZoomApi) -> Iterator[httpx.Client]:
-    """A plain httpx client whose base URL is the API URL (`.../v2`)."""
+    """Yield a plain httpx client whose base URL is the API URL (`.../v2`)."""
     with _http_client(zoom_api, zoom_api.api_url) as client:
         yield client
 
 
 @pytest.fixture
 def zoom_token(zoom_api: ZoomApi) -> str:
-    """A fresh access token for the credentials of `zoom_api`."""
+    """Mint a fresh access token for the credentials of `zoom_api`."""
     credentials = zoom_api.credentials
     with _http_client(zoom_api) as client:
         response = client.post(

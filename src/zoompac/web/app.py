@@ -37,7 +37,7 @@ def create_app(runtime: Runtime, admin_token: str | None = None) -> ASGIApp:
             Exception: errors.handle_unexpected,
         },
     )
-    # Zoom answers `/v2/users/x/pac/` as an unknown route; it does not redirect.
+    # Zoom treats `/v2/users/x/pac/` as an unknown route and does not redirect.
     app.router.redirect_slashes = False
     app.state.runtime = runtime
     routed = PacFastPath(app, pac.get_user_pac_accounts)

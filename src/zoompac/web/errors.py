@@ -59,7 +59,7 @@ def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
 
 
 def oauth_error_response(error: errors.OAuthError) -> Response:
-    # Zoom's OAuth server answers every failure with 400 and `{"reason", "error"}`.
+    # Zoom's OAuth server returns 400 and `{"reason", "error"}` for every failure.
     return JSONResponse({"reason": error.reason, "error": error.error}, 400)
 
 
@@ -74,7 +74,7 @@ async def handle_oauth_error(_request: Request, exc: Exception) -> Response:
 
 
 async def handle_http_exception(_request: Request, exc: Exception) -> Response:
-    """Answer unknown routes (404) and wrong methods (405) with Zoom's envelope."""
+    """Return Zoom's envelope for unknown routes (404) and wrong methods (405)."""
     assert isinstance(exc, HTTPException)
     code, message = ROUTE_NOT_RECOGNIZED
     if exc.status_code not in (404, 405):
@@ -89,6 +89,6 @@ async def handle_unexpected(_request: Request, _exc: Exception) -> Response:
 
 
 async def handle_connection_error(_request: Request, _exc: Exception) -> Response:
-    """Answer 503 when a dependency fails outside the guarded store, e.g. during a reset."""
+    """Return 503 when a dependency fails outside the guarded store, e.g. during a reset."""
     unavailable = errors.ServiceUnavailable()
     return zoom_error(503, unavailable.code, unavailable.message)

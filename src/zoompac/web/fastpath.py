@@ -2,8 +2,8 @@
 
 Starlette's router and its two exception middlewares cost more per request than the PAC lookup
 itself once reads are cached. This dispatcher recognises the PAC path with one string split and
-calls the same endpoint function, with the same error mapping, that the router would call;
-every other request goes to the Starlette app unchanged.
+calls the same endpoint function, with the same error mapping, that the router would call.
+Every other request goes to the Starlette app unchanged.
 """
 
 from __future__ import annotations

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# How long a request may wait on PostgreSQL or Redis in total before it is answered with a 503.
-# It covers a dependency that accepts connections but never answers, which the drivers' own
+# How long a request may wait on PostgreSQL or Redis in total before it gets a 503.
+# It covers a dependency that accepts connections but never responds, which the drivers' own
 # timeouts miss on a connection that is already open.
 REQUEST_DEADLINE_SECONDS = 8
 
@@ -91,7 +91,7 @@ class Runtime:
         if not self.blocking_io:
             return function(*args)
         with anyio.move_on_after(REQUEST_DEADLINE_SECONDS):
-            # The abandoned thread finishes or fails on its own once the dependency answers.
+            # The abandoned thread finishes or fails on its own once the dependency responds.
             return await anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
         raise ServiceUnavailable()
 
