@@ -65,7 +65,17 @@ def verify_client_secret(secret: str, stored_hash: str) -> bool:
 
 def new_user_id() -> str:
     """Generate a Zoom-style user id: 22 characters of base64url."""
-    return random_urlsafe(16)
+    return new_identifier()
+
+
+def new_identifier() -> str:
+    """Generate 22 characters of base64url that do not start with "-".
+
+    A leading "-" would make the id read as an option when it is passed to a command line.
+    """
+    while (identifier := random_urlsafe(16)).startswith("-"):
+        pass
+    return identifier
 
 
 def new_token_id() -> str:

@@ -38,6 +38,7 @@ from zoompac.domain.models import (
 from zoompac.domain.secrets import (
     hash_client_secret,
     new_conference_id,
+    new_identifier,
     new_pac_password,
     new_user_id,
 )
@@ -163,7 +164,7 @@ def create_account(
     entry = _validated(
         AccountEntry,
         {
-            "id": account_id or secrets.token_urlsafe(16),
+            "id": account_id or new_identifier(),
             "name": name,
             "plan": plan,
             "audio_conferencing": audio_conferencing,
@@ -266,7 +267,7 @@ def create_app(
     Without `client_id`, a 22-character URL-safe id is generated, and without `client_secret`,
     a 32-character one. A user app needs a redirect URI, and a Server-to-Server app takes none.
     """
-    client_id = client_id if client_id is not None else secrets.token_urlsafe(16)
+    client_id = client_id if client_id is not None else new_identifier()
     client_secret = client_secret if client_secret is not None else secrets.token_urlsafe(24)
     entry = _validated(
         AppEntry,
