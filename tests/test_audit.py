@@ -10,6 +10,7 @@ import io
 import json
 import os
 import pty
+import statistics
 import subprocess
 import sys
 import time
@@ -259,11 +260,13 @@ def test_slow_audit_no_failures(slow_audit: tuple[AuditResult, Recorder]) -> Non
 def test_slow_audit_paced(slow_audit: tuple[AuditResult, Recorder]) -> None:
     # The first eight calls go out together, before any response has reported the limit. Every
     # later one waits for its slot, 0.53 s apart at 95 % of 2/s, so three of them span about
-    # 1.05 s. The margin below absorbs thread scheduling on a busy machine; an unpaced client
-    # sends them milliseconds apart.
+    # 1.05 s. Thread wake-ups on a busy machine move single sends by up to about 0.15 s, so the
+    # typical span is checked against the pace and the shortest one only against a burst: an
+    # unpaced client sends them milliseconds apart.
     sends = slow_audit[1].pac_sends[8:]
     spans = [later - earlier for earlier, later in zip(sends, sends[2:], strict=False)]
-    assert min(spans) >= 0.9
+    assert statistics.median(spans) >= 1.0
+    assert min(spans) >= 0.5
 
 
 def test_slow_audit_rejected_burst_retried(slow_audit: tuple[AuditResult, Recorder]) -> None:
