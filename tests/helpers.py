@@ -90,22 +90,54 @@ def raw_request(
     method: bytes = b"GET",
     headers: dict[str, str] | None = None,
     extra_header_lines: bytes = b"",
+    close: bool = False,
 ) -> RawResponse:
     """Send one HTTP/1.1 request whose request target goes on the wire byte for byte.
 
     httpx normalises paths (dot segments, percent-encoding of unsafe bytes), so the tests that
     depend on the exact bytes sent use this instead.
+
+    The connection stays open, as with any HTTP/1.1 client, unless `close` adds
+    `Connection: close`. The two take different routes through the server: a keep-alive PAC
+    request is answered by zoompac's HTTP protocol directly, a closing one by the ASGI app.
     """
     lines = [method + b" " + target + b" HTTP/1.1", f"Host: 127.0.0.1:{port}".encode()]
     lines += [f"{name}: {value}".encode("latin-1") for name, value in (headers or {}).items()]
-    lines.append(b"Connection: close")
+    if close:
+        lines.append(b"Connection: close")
     request = b"\r\n".join(lines) + b"\r\n" + extra_header_lines + b"\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
         # The server may respond and close before it has read an oversized request.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             connection.sendall(request)
-        received = _read_until_closed(connection)
-    return _parse_response(received)
+        return read_response(connection)
+
+
+def read_response(connection: socket.socket) -> RawResponse:
+    """Read one response: up to its `content-length`, or until the server closes."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = _recv(connection)
+        if not chunk:
+            return parse_response(received)
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = parse_response(head + b"\r\n\r\n").headers.get("content-length")
+    if length is None:
+        return parse_response(received + _read_until_closed(connection))
+    while len(body) < int(length):
+        chunk = _recv(connection)
+        if not chunk:
+            break
+        body += chunk
+    return parse_response(head + b"\r\n\r\n" + body)
+
+
+def _recv(connection: socket.socket) -> bytes:
+    try:
+        return connection.recv(65536)
+    except ConnectionResetError:
+        return b""
 
 
 def _read_until_closed(connection: socket.socket) -> bytes:
@@ -121,7 +153,7 @@ def _read_until_closed(connection: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
-def _parse_response(received: bytes) -> RawResponse:
+def parse_response(received: bytes) -> RawResponse:
     head, separator, body = received.partition(b"\r\n\r\n")
     if not separator:
         raise AssertionError(f"Expected an HTTP response, but got {received[:200]!r}")

@@ -24,7 +24,7 @@ from zoompac.storage.fixtures import DEMO_ACCOUNT_ID
 from zoompac.web.app import create_app
 from zoompac.web.asgi import SETTINGS_VARIABLE
 from zoompac.web.protocol import ZoomHttpToolsProtocol
-from zoompac.web.startup import control_plane_token, prepare_runtime
+from zoompac.web.startup import control_plane_token, freeze_startup_objects, prepare_runtime
 
 logger = logging.getLogger("zoompac")
 
@@ -205,6 +205,7 @@ def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **opti
     admin_token, admin_token_path = control_plane_token(settings)
     _print_banner(settings, admin_token is not None, admin_token_path)
     config = uvicorn.Config(create_app(runtime, admin_token), **_uvicorn_options(settings))
+    freeze_startup_objects()
     uvicorn.Server(config).run(sockets=[listener])
 
 

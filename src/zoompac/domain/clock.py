@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 # The instants the clock may show: wide enough for any test, and far from datetime's limits, so
@@ -21,18 +22,44 @@ class Clock:
     def __init__(self, start: datetime | None = None) -> None:
         self._lock = threading.Lock()
         self._start = start
+        # `_offset` and `_frozen_at` are properties that keep float copies for `timestamp()`.
         self._offset = timedelta(0)
-        self._frozen_at: datetime | None = None
+        self._frozen_at = None
         self.reset()
 
     def now(self) -> datetime:
-        frozen_at = self._frozen_at
+        frozen_at = self._frozen_value
         if frozen_at is not None:
             return frozen_at
-        return datetime.now(UTC) + self._offset
+        return datetime.now(UTC) + self._offset_value
 
     def timestamp(self) -> float:
-        return self.now().timestamp()
+        """Return `now()` as POSIX seconds, without building a datetime.
+
+        The request path reads the time several times per request.
+        """
+        frozen_timestamp = self._frozen_timestamp
+        if frozen_timestamp is not None:
+            return frozen_timestamp
+        return time.time() + self._offset_seconds
+
+    @property
+    def _offset(self) -> timedelta:
+        return self._offset_value
+
+    @_offset.setter
+    def _offset(self, offset: timedelta) -> None:
+        self._offset_value = offset
+        self._offset_seconds = offset.total_seconds()
+
+    @property
+    def _frozen_at(self) -> datetime | None:
+        return self._frozen_value
+
+    @_frozen_at.setter
+    def _frozen_at(self, instant: datetime | None) -> None:
+        self._frozen_value = instant
+        self._frozen_timestamp = instant.timestamp() if instant is not None else None
 
     @property
     def frozen(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -25,10 +25,33 @@ class JournalEntry:
     user_id: str | None  # The user of a user-level token.
     tracking_id: str
 
+    def row(self) -> JournalRow:
+        return (
+            self.time.timestamp(),
+            self.method,
+            self.path,
+            self.query,
+            self.status,
+            self.zoom_code,
+            self.oauth_error,
+            self.duration_ms,
+            self.client_id,
+            self.user_id,
+            self.tracking_id,
+        )
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["time"] = self.time.isoformat().replace("+00:00", "Z")
         return data
+
+
+# A journal entry's fields in declaration order, its time as POSIX seconds. The journal keeps
+# plain tuples: the garbage collector stops tracking a tuple of strings and numbers, but must
+# walk every dataclass instance, and 10,000 of them made each full collection a visible pause.
+JournalRow = tuple[
+    float, str, str, str, int, int | None, str | None, float, str | None, str | None, str
+]
 
 
 class Journal:
@@ -36,15 +59,17 @@ class Journal:
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self._lock = threading.Lock()
-        self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
+        self._rows: deque[JournalRow] = deque(maxlen=max_entries)
 
-    def record(self, entry: JournalEntry) -> None:
+    def record(self, entry: JournalEntry | JournalRow) -> None:
+        """Add an entry, given as a `JournalEntry` or as its `row()`."""
+        row = entry.row() if isinstance(entry, JournalEntry) else entry
         with self._lock:
-            self._entries.append(entry)
+            self._rows.append(row)
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
+            self._rows.clear()
 
     def query(
         self,
@@ -57,7 +82,8 @@ class Journal:
     ) -> list[JournalEntry]:
         """Return matching entries, oldest first; `path` matches a prefix of the request path."""
         with self._lock:
-            entries = list(self._entries)
+            rows = list(self._rows)
+        entries = [JournalEntry(datetime.fromtimestamp(row[0], UTC), *row[1:]) for row in rows]
         selected = [
             entry
             for entry in entries

@@ -8,15 +8,19 @@ cheapest checks run first, and nothing about a user is revealed before the calle
 from __future__ import annotations
 
 from zoompac.domain import errors
-from zoompac.domain.models import Grant, PacAccount, User
+from zoompac.domain.models import Grant, User
 from zoompac.domain.ports import Store
 from zoompac.domain.scopes import LIST_PAC_ACCOUNTS, OperationScopes
 
 ME = "me"
 
 
-def list_pac_accounts(store: Store, grant: Grant, user_ref: str) -> list[PacAccount]:
-    """Return the PAC accounts of the user named by `user_ref`, as the grant may see them."""
+def pac_holder(store: Store, grant: Grant, user_ref: str) -> User:
+    """Return the user named by `user_ref`, whose PAC accounts the grant may list.
+
+    The caller reads the list itself by the user's id (`Store.list_pac_accounts`), so it can
+    keep lists it has already encoded.
+    """
     if not LIST_PAC_ACCOUNTS.allows(grant.scopes):
         raise errors.MissingScopes(LIST_PAC_ACCOUNTS.reported)
     user = resolve_user(store, grant, user_ref, LIST_PAC_ACCOUNTS)
@@ -26,7 +30,7 @@ def list_pac_accounts(store: Store, grant: Grant, user_ref: str) -> list[PacAcco
         raise errors.AccountPacDisabled()
     if not user.pac_enabled:
         raise errors.UserPacDisabled()
-    return store.list_pac_accounts(user.id)
+    return user
 
 
 def resolve_user(store: Store, grant: Grant, user_ref: str, scopes: OperationScopes) -> User:

@@ -13,13 +13,14 @@ SQLite spends running it.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -34,26 +35,59 @@ from zoompac.storage.repository import (
 
 K = TypeVar("K")
 V = TypeVar("V")
+_MISSING: Any = object()
 
-# Bound on each cache: past it the cache is emptied, which keeps memory flat for any data size.
-MAX_ENTRIES = 10_000
+# Bound on each cache. Past it the oldest entries go, which keeps memory flat for any data size.
+# A user with an encoded PAC body takes about 1.2 KB (measured with tracemalloc), so a full
+# cache takes about 25 MB; docs/benchmarks.md shows the memory it costs at 1,000,000 users.
+MAX_ENTRIES = 20_000
 
-_ACCOUNT = "SELECT id, name, plan, audio_conferencing, pac_enabled FROM accounts WHERE id = ?"
-_USER_COLUMNS = (
-    "id, account_id, email, first_name, last_name, type, status, pac_enabled, created_at"
+
+class _Query(NamedTuple):
+    """Fixed SQL and the row type its result columns map to by position."""
+
+    sql: str
+    row: Any
+
+
+def _query(sql: str, *columns: str) -> _Query:
+    # Rows get attribute access, as the row converters of `SqlStore` expect.
+    return _Query(sql, namedtuple("Row", columns))
+
+
+_ACCOUNT = _query(
+    "SELECT id, name, plan, audio_conferencing, pac_enabled FROM accounts WHERE id = ?",
+    *("id", "name", "plan", "audio_conferencing", "pac_enabled"),
 )
-_USER_BY_ID = f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?"  # noqa: S608 (fixed text)
-_USER_BY_EMAIL = f"SELECT {_USER_COLUMNS} FROM users WHERE email_key = ?"  # noqa: S608
-_PAC_ACCOUNTS = (
+_USER_COLUMNS = (
+    "id",
+    "account_id",
+    "email",
+    "first_name",
+    "last_name",
+    "type",
+    "status",
+    "pac_enabled",
+    "created_at",
+)
+_USER_BY_ID = _query(
+    f"SELECT {', '.join(_USER_COLUMNS)} FROM users WHERE id = ?",  # noqa: S608 (fixed text)
+    *_USER_COLUMNS,
+)
+_USER_ID_BY_EMAIL = _query("SELECT id FROM users WHERE email_key = ?", "id")
+_PAC_ACCOUNTS = _query(
     "SELECT p.id, p.conference_id, p.participant_password, p.listen_only_password,"
     " n.kind, n.number, n.country"
     " FROM pac_accounts AS p LEFT OUTER JOIN dial_in_numbers AS n ON n.pac_account_id = p.id"
-    " WHERE p.user_id = ? ORDER BY p.id, n.id"
+    " WHERE p.user_id = ? ORDER BY p.id, n.id",
+    *("id", "conference_id", "participant_password", "listen_only_password"),
+    *("kind", "number", "country"),
 )
-_GRANT = (
+_GRANT = _query(
     "SELECT t.app_id, a.client_id, t.account_id, t.user_id, t.scopes, t.expires_at"
     " FROM access_tokens AS t JOIN apps AS a ON a.id = t.app_id"
-    " WHERE t.id = ? AND t.revoked = 0 AND a.active = 1"
+    " WHERE t.id = ? AND t.revoked = 0 AND a.active = 1",
+    *("app_id", "client_id", "account_id", "user_id", "scopes", "expires_at"),
 )
 
 
@@ -64,7 +98,6 @@ class SqliteReader:
         self._connection = sqlite3.connect(
             database_path, check_same_thread=False, isolation_level=None
         )
-        self._connection.row_factory = _named_row
         self._lock = threading.Lock()
         self._version = self._data_version()
 
@@ -85,20 +118,14 @@ class SqliteReader:
         row = self._one(_USER_BY_ID, user_id)
         return user_from_row(row) if row is not None else None
 
-    def user_by_ref(self, user_ref: str) -> User | None:
-        # The same rule as `SqlStore.find_user`: Zoom ids never contain "@".
-        if "\x00" in user_ref:
-            return None
-        if "@" in user_ref:
-            row = self._one(_USER_BY_EMAIL, user_ref.lower())
-        else:
-            row = self._one(_USER_BY_ID, user_ref)
-        return user_from_row(row) if row is not None else None
+    def user_id_by_email(self, email: str) -> str | None:
+        row = self._one(_USER_ID_BY_EMAIL, email.lower())
+        return str(row.id) if row is not None else None
 
     def pac_accounts(self, user_id: str) -> list[PacAccount]:
         with self._lock:
-            rows = self._connection.execute(_PAC_ACCOUNTS, (user_id,)).fetchall()
-        return pac_accounts_from_rows(rows)
+            rows = self._connection.execute(_PAC_ACCOUNTS.sql, (user_id,)).fetchall()
+        return pac_accounts_from_rows([_PAC_ACCOUNTS.row._make(row) for row in rows])
 
     def grant(self, token_id: str) -> Grant | None:
         row = self._one(_GRANT, token_id)
@@ -107,9 +134,10 @@ class SqliteReader:
     def close(self) -> None:
         self._connection.close()
 
-    def _one(self, sql: str, value: str) -> Any:
+    def _one(self, query: _Query, value: str) -> Any:
         with self._lock:
-            return self._connection.execute(sql, (value,)).fetchone()
+            row = self._connection.execute(query.sql, (value,)).fetchone()
+        return query.row._make(row) if row is not None else None
 
     def _data_version(self) -> int:
         row = self._connection.execute("PRAGMA data_version").fetchone()
@@ -124,15 +152,15 @@ class CachedStore(SqlStore):
         self._reader = reader
         self._generation = 0
         self._accounts: dict[str, Account | None] = {}
-        self._users_by_ref: dict[str, User | None] = {}
-        self._users_by_id: dict[str, User | None] = {}
-        self._pac_accounts: dict[str, list[PacAccount]] = {}
+        self._users: dict[str, User | None] = {}
+        # E-mail address as requested -> user id. Users are cached once, by id, however many
+        # ways they are addressed.
+        self._user_ids: dict[str, str | None] = {}
         self._grants: dict[str, Grant | None] = {}
         self._caches: tuple[dict[str, Any], ...] = (
             self._accounts,
-            self._users_by_ref,
-            self._users_by_id,
-            self._pac_accounts,
+            self._users,
+            self._user_ids,
             self._grants,
         )
         self._lock = threading.RLock()
@@ -152,16 +180,20 @@ class CachedStore(SqlStore):
         return self._cached(self._accounts, account_id, self._reader.account)
 
     def get_user(self, user_id: str) -> User | None:
-        return self._cached(self._users_by_id, user_id, self._reader.user)
+        return self._cached(self._users, user_id, self._reader.user)
 
     def find_user(self, user_ref: str) -> User | None:
-        return self._cached(self._users_by_ref, user_ref, self._reader.user_by_ref)
+        # The same rules as `SqlStore.find_user`: Zoom ids never contain "@".
+        if "\x00" in user_ref:
+            return None
+        if "@" not in user_ref:
+            return self.get_user(user_ref)
+        user_id = self._cached(self._user_ids, user_ref, self._reader.user_id_by_email)
+        return self.get_user(user_id) if user_id is not None else None
 
     def list_pac_accounts(self, user_id: str) -> list[PacAccount]:
-        cached: list[PacAccount] = self._cached(
-            self._pac_accounts, user_id, self._reader.pac_accounts
-        )
-        return list(cached)
+        # Not cached here: the HTTP layer keeps the encoded lists (`Runtime.pac_bodies`).
+        return self._reader.pac_accounts(user_id)
 
     def get_grant(self, token_id: str) -> Grant | None:
         return self._cached(self._grants, token_id, self._reader.grant)
@@ -180,13 +212,19 @@ class CachedStore(SqlStore):
             self._refresh()
 
     def _cached(self, cache: dict[K, V], key: K, load: Callable[[K], V]) -> V:
+        value: V = cache.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
         # One lock around the check, the load and the store: a value read before a commit can
-        # then never land in a cache that `refresh()` emptied after that commit.
+        # then never land in a cache that `refresh()` emptied after that commit. A hit needs no
+        # lock, as only values stored under it are ever found.
         with self._lock:
-            if key in cache:
-                return cache[key]
-            value = load(key)
-            _bounded(cache)[key] = value
+            value = cache.get(key, _MISSING)
+            if value is _MISSING:
+                value = load(key)
+                # Misses are not kept: requests for made-up ids would push out real users.
+                if value is not None:
+                    remember(cache, key, value, MAX_ENTRIES)
             return value
 
     def _refresh(self) -> None:
@@ -196,19 +234,40 @@ class CachedStore(SqlStore):
                 cache.clear()
 
 
-def _bounded(cache: dict[K, V]) -> dict[K, V]:
-    if len(cache) >= MAX_ENTRIES:
-        cache.clear()
-    return cache
+class VersionedCache(Generic[K, V]):
+    """Values by key, valid only for the version of the data they were built from.
+
+    All entries share one version. A lookup names the current version and misses when the
+    cache holds another; the first value stored for a new version empties the cache.
+    """
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: dict[K, V] = {}
+        self._version: Hashable = None
+
+    def get(self, key: K, version: Hashable) -> V | None:
+        if version != self._version:
+            return None
+        return self._entries.get(key)
+
+    def put(self, key: K, version: Hashable, value: V) -> None:
+        with self._lock:
+            if version != self._version:
+                self._entries = {}
+                self._version = version
+            remember(self._entries, key, value, self._max_entries)
 
 
-_row_types: dict[tuple[str, ...], Any] = {}
+def remember(cache: dict[K, V], key: K, value: V, max_entries: int) -> None:
+    """Store `value`; a full cache first drops its oldest eighth.
 
-
-def _named_row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Any:
-    """Return rows with attribute access, as the row converters of `SqlStore` expect."""
-    names = tuple(column[0] for column in cursor.description)
-    row_type = _row_types.get(names)
-    if row_type is None:
-        row_type = _row_types.setdefault(names, namedtuple("Row", names))
-    return row_type(*values)
+    Dropping a batch at once keeps eviction cheap: taking the oldest key of a dict one at a time
+    rescans the slots already emptied at its front. Emptying the whole cache instead would send
+    every following request to the database at once.
+    """
+    if len(cache) >= max_entries:
+        for oldest in list(itertools.islice(cache, max(1, max_entries // 8))):
+            del cache[oldest]
+    cache[key] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -295,7 +296,8 @@ def app_from_row(row: Row[Any]) -> App:
 def user_from_row(row: Row[Any]) -> User:
     return User(
         id=row.id,
-        account_id=row.account_id,
+        # Few accounts, many users: one shared string each keeps cached users small.
+        account_id=sys.intern(row.account_id),
         email=row.email,
         first_name=row.first_name,
         last_name=row.last_name,

@@ -10,7 +10,11 @@ from starlette.types import ASGIApp
 from zoompac.domain.errors import OAuthError, ZoomApiError
 from zoompac.web import control, errors
 from zoompac.web.fastpath import PacFastPath
-from zoompac.web.middleware import InstrumentationMiddleware, ZoomEnvelopeMiddleware
+from zoompac.web.middleware import (
+    DateHeader,
+    InstrumentationMiddleware,
+    ZoomEnvelopeMiddleware,
+)
 from zoompac.web.routes import oauth, pac, users
 from zoompac.web.runtime import Runtime
 
@@ -40,5 +44,6 @@ def create_app(runtime: Runtime, admin_token: str | None = None) -> ASGIApp:
     # Zoom treats `/v2/users/x/pac/` as an unknown route and does not redirect.
     app.router.redirect_slashes = False
     app.state.runtime = runtime
-    routed = PacFastPath(app, pac.get_user_pac_accounts)
-    return ZoomEnvelopeMiddleware(InstrumentationMiddleware(routed, runtime), runtime.clock)
+    date = DateHeader(runtime.clock)
+    enveloped = ZoomEnvelopeMiddleware(InstrumentationMiddleware(app, runtime), date)
+    return PacFastPath(enveloped, runtime, date)

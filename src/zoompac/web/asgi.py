@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 from zoompac.settings import Settings
 from zoompac.web.app import create_app
 from zoompac.web.runtime import build_runtime
+from zoompac.web.startup import freeze_startup_objects
 
 # The parent process passes its resolved settings to the workers in this variable.
 SETTINGS_VARIABLE = "ZOOMPAC_WORKER_SETTINGS"
@@ -19,4 +20,6 @@ def worker_app() -> ASGIApp:
     """Build one worker's app; the parent has already migrated and loaded fixtures."""
     settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
-    return create_app(build_runtime(settings))
+    app = create_app(build_runtime(settings))
+    freeze_startup_objects()
+    return app

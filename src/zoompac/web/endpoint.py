@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from zoompac.domain import errors
 from zoompac.domain.models import Grant
-from zoompac.domain.ratelimits import Label
+from zoompac.domain.ratelimits import Label, RateDecision
 from zoompac.web.errors import rate_limit_headers, zoom_api_error_response
 from zoompac.web.runtime import Runtime
 
@@ -35,16 +35,10 @@ def zoom_api(label: Label) -> Callable[[Handler], Endpoint]:
                 return serve_in_scope(request, runtime)
 
         def serve_in_scope(request: Request, runtime: Runtime) -> Response:
-            runtime.store.refresh()
-            grant = runtime.tokens.authenticate(bearer_token(request))
+            grant = authenticate(runtime, bearer_token(request))
             request.state.client_id = grant.client_id
             request.state.user_id = grant.user_id
-            account = runtime.store.get_account(grant.account_id)
-            if account is None:
-                raise errors.InvalidAccessToken()
-            decision = runtime.rate_limiter.consume(
-                account.id, account.plan, label, runtime.clock.timestamp()
-            )
+            decision = count_request(runtime, grant, label)
             try:
                 response = handler(request, runtime, grant)
             except errors.ZoomApiError as exc:
@@ -58,6 +52,20 @@ def zoom_api(label: Label) -> Callable[[Handler], Endpoint]:
         return endpoint
 
     return decorate
+
+
+def authenticate(runtime: Runtime, bearer: str | None) -> Grant:
+    """Make the store current for this request, then turn its bearer token into a grant."""
+    runtime.store.refresh()
+    return runtime.tokens.authenticate(bearer)
+
+
+def count_request(runtime: Runtime, grant: Grant, label: Label) -> RateDecision | None:
+    """Count the request against the rate limits of the grant's account."""
+    account = runtime.store.get_account(grant.account_id)
+    if account is None:
+        raise errors.InvalidAccessToken()
+    return runtime.rate_limiter.consume(account.id, account.plan, label, runtime.clock.timestamp())
 
 
 def bearer_token(request: Request) -> str | None:
@@ -77,7 +85,13 @@ def bearer_token(request: Request) -> str | None:
 
 def user_ref_param(request: Request) -> str:
     """Percent-decode the `userId` path segment as UTF-8; invalid UTF-8 stays as sent."""
-    raw: str = request.path_params["user_id"]
+    return decode_user_ref(request.path_params["user_id"])
+
+
+def decode_user_ref(raw: str) -> str:
+    """Percent-decode an undecoded `userId` path segment; invalid UTF-8 stays as sent."""
+    if "%" not in raw:
+        return raw
     try:
         return unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:

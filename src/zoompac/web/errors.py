@@ -40,8 +40,12 @@ def status_of(error: errors.ZoomApiError) -> int:
 
 
 def zoom_api_error_response(error: errors.ZoomApiError) -> Response:
-    headers = rate_limit_headers(error.decision) if isinstance(error, RateLimited) else None
-    return zoom_error(status_of(error), error.code, error.message, headers)
+    return zoom_error(status_of(error), error.code, error.message, error_headers(error))
+
+
+def error_headers(error: errors.ZoomApiError) -> dict[str, str] | None:
+    """Return the headers that an error brings itself: a 429's rate-limit headers."""
+    return rate_limit_headers(error.decision) if isinstance(error, RateLimited) else None
 
 
 def rate_limit_headers(decision: RateDecision) -> dict[str, str]:

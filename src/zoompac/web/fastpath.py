@@ -1,57 +1,198 @@
 """A direct route to `GET /v2/users/{userId}/pac`, the endpoint clients call most.
 
-Starlette's router and its two exception middlewares cost more per request than the PAC lookup
-itself once reads are cached. This dispatcher recognises the PAC path with one string split and
-calls the same endpoint function, with the same error mapping, that the router would call.
-Every other request goes to the Starlette app unchanged.
+Once reads are cached, Starlette's router, its Request and Response objects and the two
+middlewares cost more than the PAC rules themselves. This handler serves plain
+PAC requests in raw ASGI, through the same functions the routed endpoint calls: the token check,
+the rate limiter, the PAC rules and the error table. It adds the envelope headers and the
+journal entry that the middlewares would add.
+
+Requests it does not recognise go to the full app. So do PAC requests with a query string or
+oversized headers, and every request while a fault is armed, so the middlewares keep the only
+copy of those rules.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zoompac.domain.errors import ZoomApiError
-from zoompac.web.endpoint import Endpoint
-from zoompac.web.errors import INTERNAL_ERROR, zoom_api_error_response
-from zoompac.web.responses import zoom_error
+from zoompac.domain.models import Grant
+from zoompac.domain.ratelimits import Label
+from zoompac.domain.secrets import new_tracking_id
+from zoompac.web.endpoint import authenticate, count_request, decode_user_ref
+from zoompac.web.errors import INTERNAL_ERROR, error_headers, rate_limit_headers, status_of
+from zoompac.web.middleware import DateHeader, headers_too_large
+from zoompac.web.responses import zoom_error_body
+from zoompac.web.routes.pac import pac_accounts_body
+from zoompac.web.runtime import Runtime
 
 logger = logging.getLogger("zoompac.web")
 
+Headers = list[tuple[bytes, bytes]]
+_JSON = (b"content-type", b"application/json")
+
 
 class PacFastPath:
-    def __init__(self, app: Starlette, endpoint: Endpoint) -> None:
+    def __init__(self, app: ASGIApp, runtime: Runtime, date: DateHeader) -> None:
         self.app = app
-        self.endpoint = endpoint
+        self.runtime = runtime
+        self.date = date
+        # Fixed for the life of the server, and worth a thread hop only on PostgreSQL or Redis.
+        self._blocking_io = runtime.blocking_io
+        # Whether `respond` may run on the event loop, which the HTTP protocol checks.
+        self.serves_inline = not self._blocking_io
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        user_segment = _pac_user_segment(scope)
-        if user_segment is None:
+        path = _plain_pac_request_path(scope)
+        if path is None or not self.accepts(scope["headers"]):
             await self.app(scope, receive, send)
             return
 
-        scope["app"] = self.app  # Endpoints find the runtime through `request.app.state`.
-        scope["path_params"] = {"user_id": user_segment}
+        if self._blocking_io:
+            started = time.perf_counter()
+            bearer, user_ref = _request_inputs(path, scope["headers"])
+            try:
+                outcome = await self.runtime.run_blocking(self._serve, bearer, user_ref)
+            except ZoomApiError as exc:  # The request deadline passed.
+                outcome = _error(exc, None)
+            except Exception:
+                outcome = _internal_error(path)
+            status, headers, body = self._finish(path, outcome, started)
+        else:
+            status, headers, body = self.respond(path, scope["headers"])
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def accepts(self, headers: Headers) -> bool:
+        """Whether a plain PAC request with these headers is served here."""
+        return not self.runtime.faults and not headers_too_large(headers)
+
+    def respond(self, path: str, headers: Headers) -> tuple[int, Headers, bytes]:
+        """Serve a plain PAC request at once: its status, response headers and body.
+
+        `path` is the undecoded request path; the request is journaled.
+        """
+        started = time.perf_counter()
+        bearer, user_ref = _request_inputs(path, headers)
         try:
-            response = await self.endpoint(Request(scope, receive))
-        except ZoomApiError as exc:
-            response = zoom_api_error_response(exc)
+            outcome = self._serve(bearer, user_ref)
         except Exception:
-            logger.exception("Unhandled error while serving %s", scope["method"])
-            code, message = INTERNAL_ERROR
-            response = zoom_error(500, code, message)
-        await response(scope, receive, send)
+            outcome = _internal_error(path)
+        return self._finish(path, outcome, started)
+
+    def _finish(self, path: str, outcome: Outcome, started: float) -> tuple[int, Headers, bytes]:
+        tracking_id = new_tracking_id()
+        body = outcome.body
+        headers = [
+            (b"content-length", str(len(body)).encode()),
+            _JSON,
+            *outcome.headers,
+            (b"date", self.date.value()),
+            (b"x-zm-trackingid", tracking_id.encode()),
+        ]
+        grant = outcome.grant
+        self.runtime.journal.record(
+            (
+                self.runtime.clock.timestamp(),
+                "GET",
+                path,
+                "",
+                outcome.status,
+                outcome.zoom_code,
+                None,
+                round((time.perf_counter() - started) * 1000, 3),
+                grant.client_id if grant else None,
+                grant.user_id if grant else None,
+                tracking_id,
+            )
+        )
+        return outcome.status, headers, body
+
+    def _serve(self, bearer: str | None, user_ref: str) -> Outcome:
+        # The same steps, in the same order, as `endpoint.zoom_api`.
+        runtime = self.runtime
+        with runtime.store.request_scope():
+            try:
+                grant = authenticate(runtime, bearer)
+            except ZoomApiError as exc:
+                return _error(exc, None)
+            try:
+                decision = count_request(runtime, grant, Label.LIGHT)
+            except ZoomApiError as exc:
+                return _error(exc, grant)
+            try:
+                outcome = Outcome(200, pac_accounts_body(runtime, grant, user_ref), [], grant, None)
+            except ZoomApiError as exc:
+                outcome = _error(exc, grant)
+        if decision is not None:
+            outcome.headers = _encoded(rate_limit_headers(decision))
+        return outcome
 
 
-def _pac_user_segment(scope: Scope) -> str | None:
-    """Return the `userId` segment of `GET /v2/users/{userId}/pac`, or None for other requests."""
-    if scope["type"] != "http" or scope["method"] != "GET":
+@dataclass(slots=True)
+class Outcome:
+    status: int
+    body: bytes
+    headers: Headers
+    grant: Grant | None  # For the journal, once the token is known to be valid.
+    zoom_code: int | None
+
+
+def _plain_pac_request_path(scope: Scope) -> str | None:
+    """Return the undecoded path of a `GET /v2/users/{userId}/pac` without a query string."""
+    if scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"]:
         return None
-    parts = scope["path"].split("/")
+    raw_path = scope.get("raw_path")
+    return pac_path(raw_path.decode("latin-1") if raw_path else scope["path"])
+
+
+def pac_path(path: str) -> str | None:
+    """Return `path` if it is an undecoded `/v2/users/{userId}/pac` path, else None."""
+    parts = path.split("/")
     # ["", "v2", "users", userId, "pac"]
     if len(parts) != 5 or parts[1] != "v2" or parts[2] != "users" or parts[4] != "pac":
         return None
-    return parts[3] or None
+    return path if parts[3] else None
+
+
+def _request_inputs(path: str, headers: Headers) -> tuple[str | None, str]:
+    return _bearer_token(headers), decode_user_ref(path.split("/")[3])
+
+
+def _internal_error(path: str) -> Outcome:
+    logger.exception("Unhandled error while serving GET %s", path)
+    code, message = INTERNAL_ERROR
+    return Outcome(500, zoom_error_body(code, message), [], None, code)
+
+
+def _bearer_token(headers: Headers) -> str | None:
+    # The first Authorization header counts, as with Starlette's `Headers.get`.
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer":
+                return None
+            return token.strip() or None
+    return None
+
+
+def _error(error: ZoomApiError, grant: Grant | None) -> Outcome:
+    headers = error_headers(error)
+    return Outcome(
+        status_of(error),
+        zoom_error_body(error.code, error.message),
+        _encoded(headers) if headers else [],
+        grant,
+        error.code,
+    )
+
+
+def _encoded(headers: dict[str, str]) -> Headers:
+    # Starlette lowercases header names too.
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]

@@ -12,7 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zoompac.domain.clock import Clock
 from zoompac.domain.faults import Fault
-from zoompac.domain.journal import JournalEntry
 from zoompac.domain.secrets import new_tracking_id
 from zoompac.web.responses import zoom_error
 from zoompac.web.runtime import Runtime
@@ -37,11 +36,9 @@ class ZoomEnvelopeMiddleware:
     percent-decode their own parameters.
     """
 
-    def __init__(self, app: ASGIApp, clock: Clock) -> None:
+    def __init__(self, app: ASGIApp, date: DateHeader) -> None:
         self.app = app
-        self.clock = clock
-        self._date_second = -1
-        self._date_header = b""
+        self.date = date
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,14 +46,17 @@ class ZoomEnvelopeMiddleware:
             return
 
         tracking_id = new_tracking_id()
-        envelope_headers = [(b"date", self._date()), (b"x-zm-trackingid", tracking_id.encode())]
+        envelope_headers = [
+            (b"date", self.date.value()),
+            (b"x-zm-trackingid", tracking_id.encode()),
+        ]
 
         async def send_with_tracking_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *envelope_headers]
             await send(message)
 
-        if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
+        if headers_too_large(scope["headers"]):
             response = zoom_error(431, 431, "Request header fields are too large.")
             await response(scope, receive, send_with_tracking_id)
             return
@@ -68,13 +68,25 @@ class ZoomEnvelopeMiddleware:
             scope["path"] = raw_path.decode("latin-1")
         await self.app(scope, receive, send_with_tracking_id)
 
-    def _date(self) -> bytes:
-        # Formatting costs microseconds, and the value changes once a second.
+
+class DateHeader:
+    """The `Date` header's value by the server clock, formatted once a second."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._second = -1
+        self._value = b""
+
+    def value(self) -> bytes:
         second = int(self.clock.timestamp())
-        if second != self._date_second:
-            self._date_header = formatdate(second, usegmt=True).encode()
-            self._date_second = second
-        return self._date_header
+        if second != self._second:
+            self._value = formatdate(second, usegmt=True).encode()
+            self._second = second
+        return self._value
+
+
+def headers_too_large(headers: list[tuple[bytes, bytes]]) -> bool:
+    return sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES
 
 
 class InstrumentationMiddleware:
@@ -113,7 +125,7 @@ class InstrumentationMiddleware:
             await self.app(scope, receive, recording_send)
         else:
             await self._apply(fault, scope, receive, recording_send, send)
-        self._record(scope, status, error_body, time.perf_counter() - started)
+        record_request(self.runtime, scope, status, error_body, time.perf_counter() - started)
 
     async def _apply(
         self, fault: Fault, scope: Scope, receive: Receive, send: Send, unrecorded_send: Send
@@ -131,24 +143,28 @@ class InstrumentationMiddleware:
         else:
             await self.app(scope, receive, send)
 
-    def _record(self, scope: Scope, status: int, error_body: bytes, seconds: float) -> None:
-        state = scope.get("state", {})
-        zoom_code, oauth_error = _error_fields(error_body)
-        self.runtime.journal.record(
-            JournalEntry(
-                time=self.runtime.clock.now(),
-                method=scope["method"],
-                path=scope["path"],
-                query=_redacted_query(scope.get("query_string", b"")),
-                status=status,
-                zoom_code=zoom_code,
-                oauth_error=oauth_error,
-                duration_ms=round(seconds * 1000, 3),
-                client_id=state.get("client_id"),
-                user_id=state.get("user_id"),
-                tracking_id=state.get("tracking_id", ""),
-            )
+
+def record_request(
+    runtime: Runtime, scope: Scope, status: int, error_body: bytes, seconds: float
+) -> None:
+    """Add a request to the journal; `error_body` is the body of a response with status >= 400."""
+    state = scope.get("state", {})
+    zoom_code, oauth_error = _error_fields(error_body)
+    runtime.journal.record(
+        (
+            runtime.clock.timestamp(),
+            scope["method"],
+            scope["path"],
+            _redacted_query(scope.get("query_string", b"")),
+            status,
+            zoom_code,
+            oauth_error,
+            round(seconds * 1000, 3),
+            state.get("client_id"),
+            state.get("user_id"),
+            state.get("tracking_id", ""),
         )
+    )
 
 
 async def _drop_connection(send: Send) -> None:

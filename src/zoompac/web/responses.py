@@ -20,6 +20,10 @@ class JSONResponse(Response):
 
 def zoom_error(
     status_code: int, code: int, message: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
+) -> Response:
     """Build Zoom's error envelope: `{"code", "message"}` and nothing else."""
-    return JSONResponse({"code": code, "message": message}, status_code, headers)
+    return Response(zoom_error_body(code, message), status_code, headers, "application/json")
+
+
+def zoom_error_body(code: int, message: str) -> bytes:
+    return orjson.dumps({"code": code, "message": message})

@@ -24,7 +24,7 @@ from zoompac.domain.secrets import seed_random
 from zoompac.domain.tokens import TokenPolicy, TokenService
 from zoompac.domain.users import PageTokenSigner
 from zoompac.settings import Settings
-from zoompac.storage.cache import CachedStore, SqliteReader
+from zoompac.storage.cache import CachedStore, SqliteReader, VersionedCache
 from zoompac.storage.database import migrate, open_engine, signing_key
 from zoompac.storage.fixtures import (
     FixtureDocument,
@@ -69,6 +69,8 @@ class Runtime:
     page_tokens: PageTokenSigner
     faults: FaultRegistry = field(default_factory=FaultRegistry)
     journal: Journal = field(default_factory=Journal)
+    # Encoded PAC account lists by user id (see `routes.pac`).
+    pac_bodies: VersionedCache[str, bytes] = field(default_factory=VersionedCache)
     # Fixtures loaded at start or through the control plane: what "reset to fixture" restores.
     baseline: list[FixtureDocument] = field(default_factory=list)
     startup_settings: dict[str, Any] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -84,3 +85,13 @@ def control_plane_token(settings: Settings) -> tuple[str | None, Path | None]:
     with os.fdopen(descriptor, "w") as handle:
         handle.write(token + "\n")
     return token, path
+
+
+def freeze_startup_objects() -> None:
+    """Exclude everything built so far from garbage collection.
+
+    Modules, routes and settings live as long as the server. Each full collection would walk
+    them again, and with them in, one took tens of milliseconds and showed in the p99 latency.
+    """
+    gc.collect()
+    gc.freeze()

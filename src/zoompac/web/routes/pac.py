@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import orjson
@@ -10,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from zoompac.domain.models import ConferenceIdFormat, DialInKind, Grant, PacAccount
-from zoompac.domain.pac import list_pac_accounts
+from zoompac.domain.pac import pac_holder
 from zoompac.domain.ratelimits import Label
 from zoompac.web.endpoint import user_ref_param, zoom_api
 from zoompac.web.runtime import Runtime
@@ -18,18 +17,32 @@ from zoompac.web.runtime import Runtime
 
 @zoom_api(Label.LIGHT)
 def get_user_pac_accounts(request: Request, runtime: Runtime, grant: Grant) -> Response:
-    pac_accounts = list_pac_accounts(runtime.store, grant, user_ref_param(request))
-    body = encoded_body(tuple(pac_accounts), runtime.conference_id_format)
+    body = pac_accounts_body(runtime, grant, user_ref_param(request))
     return Response(body, media_type="application/json")
 
 
-@functools.lru_cache(maxsize=4096)
-def encoded_body(
-    pac_accounts: tuple[PacAccount, ...], conference_id_format: ConferenceIdFormat
-) -> bytes:
-    """Encode a PAC account list once; the frozen `PacAccount` values are the cache key."""
+def pac_accounts_body(runtime: Runtime, grant: Grant, user_ref: str) -> bytes:
+    """Apply the PAC rules and return the encoded `{"pac_accounts": [...]}` body."""
+    user = pac_holder(runtime.store, grant, user_ref)
+    generation = runtime.store.cache_generation()
+    if generation is None:
+        return encoded_body(runtime.store.list_pac_accounts(user.id), runtime.conference_id_format)
+    # Read before the data: a body encoded from data that a concurrent commit has replaced
+    # carries the older version, so it is never served once the newer one is seen.
+    version = (generation, runtime.conference_id_format.value)
+    body = runtime.pac_bodies.get(user.id, version)
+    if body is None:
+        pac_accounts = runtime.store.list_pac_accounts(user.id)
+        body = encoded_body(pac_accounts, runtime.conference_id_format)
+        runtime.pac_bodies.put(user.id, version, body)
+    return body
+
+
+def encoded_body(pac_accounts: list[PacAccount], conference_id_format: ConferenceIdFormat) -> bytes:
     body = {"pac_accounts": [pac_account_body(pac, conference_id_format) for pac in pac_accounts]}
-    return orjson.dumps(body)
+    # orjson returns its whole working buffer, 4 KiB or more. A copy of the exact size keeps a
+    # cached body at its own length.
+    return bytes(memoryview(orjson.dumps(body)))
 
 
 def pac_account_body(pac: PacAccount, conference_id_format: ConferenceIdFormat) -> dict[str, Any]:

@@ -1,0 +1,267 @@
+"""The two routes a PAC request can take through the server give the same responses.
+
+zoompac's HTTP protocol responds to a keep-alive `GET /v2/users/{userId}/pac` itself, as soon as
+the request is parsed (`zoompac.web.protocol`). A request with `Connection: close`, HTTP/1.0, or one
+pipelined behind a request still running goes through the ASGI app instead. These tests send
+the same requests both ways over raw sockets, and check the connection handling of the direct
+route: pipelining, request bodies and the keep-alive timeout.
+
+The PostgreSQL pass runs them too, where every request takes the ASGI route.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.helpers import (
+    CONTRACT_ACCOUNT,
+    CONTRACT_FIXTURE,
+    CONTRACT_SECRET,
+    RawResponse,
+    load_fixture_file,
+    parse_response,
+    raw_request,
+    read_response,
+)
+from tests.server import ServerProcess
+
+ADMIN_TOKEN = secrets.token_urlsafe(24)
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# Headers that differ on every response by design.
+PER_RESPONSE = {"date", "x-zm-trackingid", "connection"}
+# uvicorn's default, which `zoompac serve` keeps.
+KEEP_ALIVE_SECONDS = 5
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server with the contract data, the control plane, and rate limits on."""
+    process = ServerProcess(
+        tmp_path_factory.mktemp("http-routes"),
+        args=["--demo", "--rate-limit", "pro.light=100000"],
+        env={"ZOOMPAC_ADMIN_TOKEN": ADMIN_TOKEN},
+    )
+    load_fixture_file(process.database_url, CONTRACT_FIXTURE)
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def token(server: ServerProcess) -> TokenFactory:
+    tokens: dict[str, str] = {}
+
+    def mint(client_id: str, account_id: str = CONTRACT_ACCOUNT) -> str:
+        if client_id not in tokens:
+            tokens[client_id] = server.token(client_id, CONTRACT_SECRET, account_id)
+        return tokens[client_id]
+
+    return mint
+
+
+CASES = [
+    # (user reference as sent in the path, app whose token is sent, or a literal header value)
+    ("plusUser000000000000001", "contract-admin"),
+    ("A%2Bb@Example.com", "contract-admin"),
+    ("multiPacUser0000000001", "contract-granular-admin"),
+    ("slashUser0000000000001", "contract-admin"),
+    ("me", "contract-admin"),
+    ("me", "contract-user-scope"),
+    ("plusUser000000000000001", "contract-user-scope"),
+    ("plusUser000000000000001", "contract-other-scope"),
+    ("nobody@example.com", "contract-admin"),
+    ("otherUser0000000000001", "contract-admin"),
+    ("noAudioUser00000000001", "no-audio-account-admin"),
+    ("pacOffUser000000000001", "pac-off-account-admin"),
+    ("%FF%FE", "contract-admin"),
+    ("a%00b", "contract-admin"),
+    ("plusUser000000000000001", "Bearer not-a-token"),
+    ("plusUser000000000000001", "Basic Y29udHJhY3Q6c2VjcmV0"),
+    ("plusUser000000000000001", ""),
+]
+ACCOUNTS = {
+    "no-audio-account-admin": "no-audio-account",
+    "pac-off-account-admin": "pac-off-account",
+}
+
+
+def authorization(token: TokenFactory, credential: str) -> dict[str, str]:
+    if not credential:
+        return {}
+    if " " in credential:
+        return {"Authorization": credential}
+    return {
+        "Authorization": f"Bearer {token(credential, ACCOUNTS.get(credential, CONTRACT_ACCOUNT))}"
+    }
+
+
+def comparable(response: RawResponse) -> tuple[int, dict[str, str], bytes]:
+    headers = {name: value for name, value in response.headers.items() if name not in PER_RESPONSE}
+    # The remaining count goes down by one with every request.
+    headers.pop("x-ratelimit-remaining", None)
+    return response.status_code, headers, response.body
+
+
+@pytest.mark.parametrize(("user_ref", "credential"), CASES)
+def test_both_routes_respond_alike(
+    server: ServerProcess, token: TokenFactory, user_ref: str, credential: str
+) -> None:
+    target = f"/v2/users/{user_ref}/pac".encode()
+    headers = authorization(token, credential)
+
+    direct = raw_request(server.port, target, headers=headers)
+    routed = raw_request(server.port, target, headers=headers, close=True)
+
+    assert comparable(direct) == comparable(routed)
+    assert direct.headers["content-type"] == "application/json"
+    assert direct.headers["x-zm-trackingid"].startswith("v=2.0;clid=us02;rid=WEB_")
+    assert "date" in direct.headers
+    if credential.startswith("contract") and direct.status_code != 401:
+        assert direct.headers["x-ratelimit-category"] == "Light"
+
+
+def test_both_routes_journal_alike(server: ServerProcess, token: TokenFactory) -> None:
+    path = "/v2/users/plusUser000000000000001/pac"
+    headers = authorization(token, "contract-admin")
+    with httpx.Client(base_url=server.base_url, headers=ADMIN) as admin:
+        assert admin.delete("/zoompac/journal").status_code == 204
+        direct = raw_request(server.port, path.encode(), headers=headers)
+        routed = raw_request(server.port, path.encode(), headers=headers, close=True)
+        entries = admin.get("/zoompac/journal").json()["requests"]
+
+    assert [entry["tracking_id"] for entry in entries] == [
+        direct.headers["x-zm-trackingid"],
+        routed.headers["x-zm-trackingid"],
+    ]
+    varying = {"time", "duration_ms", "tracking_id"}
+    first, second = ({k: v for k, v in e.items() if k not in varying} for e in entries)
+    assert (
+        first
+        == second
+        == {
+            "method": "GET",
+            "path": path,
+            "query": "",
+            "status": 200,
+            "zoom_code": None,
+            "oauth_error": None,
+            "client_id": "contract-admin",
+            "user_id": None,
+        }
+    )
+
+
+def read_responses(connection: socket.socket, count: int) -> list[RawResponse]:
+    """Read `count` responses sent back to back on one connection."""
+    buffered = b""
+    responses = []
+    for _ in range(count):
+        while b"\r\n\r\n" not in buffered:
+            buffered += receive(connection)
+        head, _, rest = buffered.partition(b"\r\n\r\n")
+        length = int(
+            next(
+                line.split(b":", 1)[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+        )
+        while len(rest) < length:
+            rest += receive(connection)
+        responses.append(parse_response(head + b"\r\n\r\n" + rest[:length]))
+        buffered = rest[length:]
+    return responses
+
+
+def receive(connection: socket.socket) -> bytes:
+    chunk = connection.recv(65536)
+    if not chunk:
+        raise AssertionError("The server closed the connection")
+    return chunk
+
+
+def request(target: str, headers: dict[str, str], extra: str = "") -> bytes:
+    lines = [f"GET {target} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+
+
+def test_pipelined_responses_in_order(server: ServerProcess, token: TokenFactory) -> None:
+    headers = authorization(token, "contract-admin")
+    users_headers = {"Authorization": f"Bearer {server.token('demo-audit', 'demo-audit-secret')}"}
+    batch = b"".join(
+        [
+            request("/v2/users/plusUser000000000000001/pac", headers),
+            # A Users API call in between goes through the ASGI app; the PAC requests after
+            # it must wait for its response.
+            request("/v2/users/pac.user@example.com", users_headers),
+            request("/v2/users/multiPacUser0000000001/pac", headers),
+            request("/v2/users/nobody@example.com/pac", headers),
+            request("/v2/users/plusUser000000000000001/pac?page_size=1", headers),
+        ]
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(batch)
+        responses = read_responses(connection, 5)
+
+    assert [response.status_code for response in responses] == [200, 200, 200, 404, 200]
+    assert b'"conference_id":"222222"' in responses[0].body
+    assert b'"email":"pac.user@example.com"' in responses[1].body
+    assert b'"conference_id":"333333"' in responses[2].body
+    assert responses[3].json()["code"] == 1001
+    assert responses[4].body == responses[0].body
+
+
+def test_request_body_ignored(server: ServerProcess, token: TokenFactory) -> None:
+    headers = authorization(token, "contract-admin")
+    target = "/v2/users/plusUser000000000000001/pac"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(request(target, {**headers, "Content-Length": "11"}) + b"hello")
+        time.sleep(0.2)  # The rest of the body arrives in a later packet.
+        connection.sendall(b"=world" + request(target, headers))
+        first, second = read_responses(connection, 2)
+
+    assert first.status_code == second.status_code == 200
+    assert first.body == second.body
+
+
+def test_http_1_0_same_response(server: ServerProcess, token: TokenFactory) -> None:
+    headers = authorization(token, "contract-admin")
+    target = b"/v2/users/plusUser000000000000001/pac"
+    message = request(target.decode(), headers).replace(b"HTTP/1.1", b"HTTP/1.0", 1)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(message)
+        old = read_response(connection)
+
+    assert comparable(old) == comparable(raw_request(server.port, target, headers=headers))
+
+
+def test_keep_alive_after_direct_responses(server: ServerProcess, token: TokenFactory) -> None:
+    """A connection in use stays open; an idle one closes after uvicorn's keep-alive timeout.
+
+    Two pipelined requests served directly arm the timer twice. A timer lost on the way would
+    close the connection while it is still in use.
+    """
+    headers = authorization(token, "contract-admin")
+    pac = request("/v2/users/plusUser000000000000001/pac", headers)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        connection.sendall(pac + pac)
+        assert [r.status_code for r in read_responses(connection, 2)] == [200, 200]
+        started = time.monotonic()
+        while time.monotonic() - started < KEEP_ALIVE_SECONDS + 2:
+            time.sleep(1)
+            connection.sendall(pac)
+            assert read_responses(connection, 1)[0].status_code == 200
+
+        idle_since = time.monotonic()
+        connection.settimeout(KEEP_ALIVE_SECONDS + 10)
+        assert connection.recv(1) == b""  # The server closed the idle connection.
+        assert KEEP_ALIVE_SECONDS - 1 < time.monotonic() - idle_since < KEEP_ALIVE_SECONDS + 5
