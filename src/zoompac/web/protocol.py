@@ -9,8 +9,8 @@ as soon as the request is parsed, through `PacFastPath.respond`: the same functi
 same checks and bytes, as its ASGI entry. Skipping the ASGI task, scope and message objects cut
 the server's CPU time per such request by about a fifth in `scripts/bench`. Whatever needs the
 event loop or a worker thread, and whatever uvicorn's own request cycle handles specially
-(HTTP/1.0, `Connection: close`, upgrades, `Expect`, pipelined requests behind a running one, a
-client that does not read), takes the normal ASGI route.
+(HTTP/1.0, `Connection: close`, upgrades, `Expect`, a request body, pipelined requests behind a
+running one, a client that does not read), takes the normal ASGI route.
 """
 
 from __future__ import annotations
@@ -57,16 +57,11 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         # A keep-alive timer armed by an earlier direct response in the same read must not fire
-        # during this request; uvicorn's cycle arms its own when it completes.
+        # during this request. uvicorn's cycle arms a new one when it completes.
         self._unset_keepalive_if_required()
         self._direct_response = self._respond_directly()
         if self._direct_response is None:
             super().on_headers_complete()
-
-    def on_body(self, body: bytes) -> None:
-        # The PAC route reads no request body, so a request served directly drops it.
-        if self._direct_response is None:
-            super().on_body(body)
 
     def on_message_complete(self) -> None:
         response = self._direct_response
@@ -101,7 +96,7 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         ):
             return None
         url = httptools.parse_url(self.url)
-        if url.query:
+        if url.query or _has_body(self.headers):
             return None
         path = pac_path(url.path.decode("latin-1"))
         if path is None or not fast_path.accepts(self.headers):
@@ -112,6 +107,15 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
             lines += [name, b": ", value, b"\r\n"]
         lines += [b"\r\n", body]
         return b"".join(lines)
+
+
+def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    # The response goes out when the request is complete. A body still on its way would hold it
+    # back, and a shutdown meanwhile would drop it, so such requests take the ASGI route.
+    for name, value in headers:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
 
 
 def _find_fast_path(app: Any) -> PacFastPath | None:

@@ -24,16 +24,17 @@ def get_user_pac_accounts(request: Request, runtime: Runtime, grant: Grant) -> R
 def pac_accounts_body(runtime: Runtime, grant: Grant, user_ref: str) -> bytes:
     """Apply the PAC rules and return the encoded `{"pac_accounts": [...]}` body."""
     user = pac_holder(runtime.store, grant, user_ref)
+    # Read once: the control plane may change the setting from another thread meanwhile.
+    conference_id_format = runtime.conference_id_format
     generation = runtime.store.cache_generation()
     if generation is None:
-        return encoded_body(runtime.store.list_pac_accounts(user.id), runtime.conference_id_format)
+        return encoded_body(runtime.store.list_pac_accounts(user.id), conference_id_format)
     # Read before the data: a body encoded from data that a concurrent commit has replaced
     # carries the older version, so it is never served once the newer one is seen.
-    version = (generation, runtime.conference_id_format.value)
+    version = (generation, conference_id_format.value)
     body = runtime.pac_bodies.get(user.id, version)
     if body is None:
-        pac_accounts = runtime.store.list_pac_accounts(user.id)
-        body = encoded_body(pac_accounts, runtime.conference_id_format)
+        body = encoded_body(runtime.store.list_pac_accounts(user.id), conference_id_format)
         runtime.pac_bodies.put(user.id, version, body)
     return body
 
