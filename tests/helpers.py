@@ -99,7 +99,8 @@ def raw_request(
 
     The connection stays open, as with any HTTP/1.1 client, unless `close` adds
     `Connection: close`. The two take different routes through the server: a keep-alive PAC
-    request is answered by zoompac's HTTP protocol directly, a closing one by the ASGI app.
+    request gets its response from zoompac's HTTP protocol directly, a closing one from the
+    ASGI app.
     """
     lines = [method + b" " + target + b" HTTP/1.1", f"Host: 127.0.0.1:{port}".encode()]
     lines += [f"{name}: {value}".encode("latin-1") for name, value in (headers or {}).items()]

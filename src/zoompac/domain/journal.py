@@ -25,21 +25,6 @@ class JournalEntry:
     user_id: str | None  # The user of a user-level token.
     tracking_id: str
 
-    def row(self) -> JournalRow:
-        return (
-            self.time.timestamp(),
-            self.method,
-            self.path,
-            self.query,
-            self.status,
-            self.zoom_code,
-            self.oauth_error,
-            self.duration_ms,
-            self.client_id,
-            self.user_id,
-            self.tracking_id,
-        )
-
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["time"] = self.time.isoformat().replace("+00:00", "Z")
@@ -61,9 +46,8 @@ class Journal:
         self._lock = threading.Lock()
         self._rows: deque[JournalRow] = deque(maxlen=max_entries)
 
-    def record(self, entry: JournalEntry | JournalRow) -> None:
-        """Add an entry, given as a `JournalEntry` or as its `row()`."""
-        row = entry.row() if isinstance(entry, JournalEntry) else entry
+    def record(self, row: JournalRow) -> None:
+        """Add an entry, given as its fields in `JournalEntry` order."""
         with self._lock:
             self._rows.append(row)
 

@@ -238,7 +238,7 @@ class VersionedCache(Generic[K, V]):
     """Values by key, valid only for the version of the data they were built from.
 
     All entries share one version. A lookup names the current version and misses when the
-    cache holds another; the first value stored for a new version empties the cache.
+    cache contains another. The first value stored for a new version empties the cache.
     """
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:

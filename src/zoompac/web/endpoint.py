@@ -77,7 +77,12 @@ def bearer_token(request: Request) -> str | None:
     # The raw query string is checked first, because parsing it costs more than the whole lookup.
     if b"access_token" in request.scope["query_string"] and "access_token" in request.query_params:
         raise errors.InvalidAccessToken()
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return bearer_of(request.headers.get("authorization", ""))
+
+
+def bearer_of(authorization: str) -> str | None:
+    """Return the token of an `Authorization` header value, or None if it is not Bearer."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None

@@ -23,7 +23,7 @@ from zoompac.domain.errors import ZoomApiError
 from zoompac.domain.models import Grant
 from zoompac.domain.ratelimits import Label
 from zoompac.domain.secrets import new_tracking_id
-from zoompac.web.endpoint import authenticate, count_request, decode_user_ref
+from zoompac.web.endpoint import authenticate, bearer_of, count_request, decode_user_ref
 from zoompac.web.errors import INTERNAL_ERROR, error_headers, rate_limit_headers, status_of
 from zoompac.web.middleware import DateHeader, headers_too_large
 from zoompac.web.responses import zoom_error_body
@@ -41,10 +41,9 @@ class PacFastPath:
         self.app = app
         self.runtime = runtime
         self.date = date
-        # Fixed for the life of the server, and worth a thread hop only on PostgreSQL or Redis.
-        self._blocking_io = runtime.blocking_io
-        # Whether `respond` may run on the event loop, which the HTTP protocol checks.
-        self.serves_inline = not self._blocking_io
+        # Whether `respond` may run on the event loop: fixed for the life of the server, and
+        # false on PostgreSQL or Redis, whose calls need a worker thread. The protocol checks it.
+        self.serves_inline = not runtime.blocking_io
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = _plain_pac_request_path(scope)
@@ -52,7 +51,7 @@ class PacFastPath:
             await self.app(scope, receive, send)
             return
 
-        if self._blocking_io:
+        if not self.serves_inline:
             started = time.perf_counter()
             bearer, user_ref = _request_inputs(path, scope["headers"])
             try:
@@ -68,7 +67,7 @@ class PacFastPath:
         await send({"type": "http.response.body", "body": body})
 
     def accepts(self, headers: Headers) -> bool:
-        """Whether a plain PAC request with these headers is served here."""
+        """Return whether a plain PAC request with these headers is served here."""
         return not self.runtime.faults and not headers_too_large(headers)
 
     def respond(self, path: str, headers: Headers) -> tuple[int, Headers, bytes]:
@@ -173,10 +172,7 @@ def _bearer_token(headers: Headers) -> str | None:
     # The first Authorization header counts, as with Starlette's `Headers.get`.
     for name, value in headers:
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer":
-                return None
-            return token.strip() or None
+            return bearer_of(value.decode("latin-1"))
     return None
 
 

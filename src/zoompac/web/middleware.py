@@ -125,7 +125,7 @@ class InstrumentationMiddleware:
             await self.app(scope, receive, recording_send)
         else:
             await self._apply(fault, scope, receive, recording_send, send)
-        record_request(self.runtime, scope, status, error_body, time.perf_counter() - started)
+        _record_request(self.runtime, scope, status, error_body, time.perf_counter() - started)
 
     async def _apply(
         self, fault: Fault, scope: Scope, receive: Receive, send: Send, unrecorded_send: Send
@@ -144,7 +144,7 @@ class InstrumentationMiddleware:
             await self.app(scope, receive, send)
 
 
-def record_request(
+def _record_request(
     runtime: Runtime, scope: Scope, status: int, error_body: bytes, seconds: float
 ) -> None:
     """Add a request to the journal; `error_body` is the body of a response with status >= 400."""
