@@ -406,6 +406,20 @@ def test_unsigned_token(contract_server: ServerProcess, token: str) -> None:
     assert_zoom_error(response, 401, INVALID_TOKEN)
 
 
+@pytest.mark.parametrize("algorithm", ["RS256", "PS512", "ES256", "EdDSA"])
+def test_token_with_asymmetric_algorithm(
+    contract_server: ServerProcess, token: str, algorithm: str
+) -> None:
+    # The server process does without `cryptography`, so PyJWT there knows no asymmetric
+    # algorithm. Such a token must still be an invalid token, not a server error.
+    header = jwt.utils.base64url_encode(json.dumps({"alg": algorithm, "typ": "JWT"}).encode())
+    claims = token.split(".")[1]
+    signature = jwt.utils.base64url_encode(secrets.token_bytes(64))
+    asymmetric = b".".join([header, claims.encode(), signature]).decode()
+    response = get_pac(contract_server, SEED_USER, asymmetric)
+    assert_zoom_error(response, 401, INVALID_TOKEN)
+
+
 def test_token_of_other_server(contract_server: ServerProcess, demo_token: str) -> None:
     # Both servers hold the same demo app, but each database has its own signing key.
     response = get_pac(contract_server, SEED_USER, demo_token)

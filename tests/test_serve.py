@@ -254,6 +254,19 @@ def test_option_lifetime_beats_env(start_server: Callable[..., ServerProcess]) -
     assert token_response(server)["expires_in"] == 300
 
 
+def test_server_does_without_cryptography(demo_server: ServerProcess, demo_token: str) -> None:
+    # The test extra installs `cryptography`, which PyJWT would load for RSA and EC keys, at a
+    # cost of about 7 MB per server process; the server signs with HS512 only and must not.
+    response = httpx.get(
+        f"{demo_server.api_url}/users/pac.user@example.com/pac",
+        headers={"Authorization": f"Bearer {demo_token}"},
+    )
+    assert response.status_code == 200
+    assert demo_server.process is not None
+    mapped = Path(f"/proc/{demo_server.process.pid}/maps").read_text()
+    assert "cryptography" not in mapped
+
+
 def test_default_token_lifetime(demo_server: ServerProcess) -> None:
     assert token_response(demo_server)["expires_in"] == 3600
 

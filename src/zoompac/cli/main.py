@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -17,6 +18,12 @@ _COMMANDS = {
     "admin": ("zoompac.cli.admin", "admin", "Create and change accounts, apps, users and PAC."),
     "pac": ("zoompac.cli.pac", "pac", "List or audit PAC accounts on Zoom or zoompac."),
 }
+
+# No zoompac command needs `cryptography`: the server signs its tokens with HS512 and the client
+# sends tokens it is given. PyJWT imports `cryptography` for RSA and EC keys whenever it is
+# installed, which adds about 7 MB to every server process. A None entry makes that import fail,
+# and PyJWT then offers the HMAC algorithms alone. Worker processes import this module too.
+sys.modules.setdefault("cryptography", None)  # type: ignore[arg-type]
 
 
 class LazyGroup(click.Group):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from zoompac.settings import Settings, default_data_dir
 from zoompac.storage.database import migrate, open_engine
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,6 +76,9 @@ def table_console() -> Console:
 
     rich assumes 80 columns without a terminal and would cut column headers short in a file.
     """
+    # Imported here: `zoompac serve` imports this module and prints no tables.
+    from rich.console import Console
+
     console = Console(soft_wrap=True)
     if not console.is_terminal:
         console = Console(soft_wrap=True, width=200)

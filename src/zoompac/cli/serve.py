@@ -24,7 +24,12 @@ from zoompac.storage.fixtures import DEMO_ACCOUNT_ID
 from zoompac.web.app import create_app
 from zoompac.web.asgi import SETTINGS_VARIABLE
 from zoompac.web.protocol import ZoomHttpToolsProtocol
-from zoompac.web.startup import control_plane_token, freeze_startup_objects, prepare_runtime
+from zoompac.web.startup import (
+    control_plane_token,
+    freeze_startup_objects,
+    keep_large_blocks_mapped,
+    prepare_runtime,
+)
 
 logger = logging.getLogger("zoompac")
 
@@ -190,6 +195,7 @@ def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **opti
         )
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+    keep_large_blocks_mapped()  # Before fixtures are loaded, as their secrets are hashed.
     listener = _bind(settings.host, settings.port)
     settings.port = listener.getsockname()[1]
 

@@ -116,7 +116,9 @@ class SqliteReader:
 
     def user(self, user_id: str) -> User | None:
         row = self._one(_USER_BY_ID, user_id)
-        return user_from_row(row) if row is not None else None
+        # The id is `user_id`, byte for byte. Built from that string, the user shares it with
+        # the cache keys instead of carrying a copy of its own.
+        return user_from_row(row._replace(id=user_id)) if row is not None else None
 
     def user_id_by_email(self, email: str) -> str | None:
         row = self._one(_USER_ID_BY_EMAIL, email.lower())

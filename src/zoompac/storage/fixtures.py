@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -144,6 +143,9 @@ def read_fixture_file(path: Path) -> FixtureDocument:
 
 
 def parse_fixture(text: str, *, is_json: bool = False) -> FixtureDocument:
+    # Imported here: a server started without fixtures never needs the YAML parser.
+    import yaml
+
     try:
         data = json.loads(text) if is_json else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 from zoompac.settings import Settings
 from zoompac.web.app import create_app
 from zoompac.web.runtime import build_runtime
-from zoompac.web.startup import freeze_startup_objects
+from zoompac.web.startup import freeze_startup_objects, keep_large_blocks_mapped
 
 # The parent process passes its resolved settings to the workers in this variable.
 SETTINGS_VARIABLE = "ZOOMPAC_WORKER_SETTINGS"
@@ -18,6 +18,7 @@ SETTINGS_VARIABLE = "ZOOMPAC_WORKER_SETTINGS"
 
 def worker_app() -> ASGIApp:
     """Build one worker's app; the parent has already migrated and loaded fixtures."""
+    keep_large_blocks_mapped()
     settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     app = create_app(build_runtime(settings))

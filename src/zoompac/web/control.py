@@ -30,7 +30,6 @@ from zoompac.web.errors import handle_connection_error, handle_unexpected, handl
 from zoompac.web.responses import JSONResponse, zoom_error
 from zoompac.web.runtime import Runtime
 
-PREFIX = "/zoompac"
 # A clock step of a hundred years is far beyond any test, and keeps dates representable.
 MAX_CLOCK_STEP_SECONDS = 100 * 366 * 86_400
 ModelT = TypeVar("ModelT", bound=BaseModel)

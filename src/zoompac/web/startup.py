@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
@@ -95,3 +97,27 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+# glibc's `mallopt` option number for the size from which blocks get their own memory mapping.
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_BYTES = 128 * 1024
+
+
+def keep_large_blocks_mapped() -> None:
+    """Make glibc give every block of 128 KiB or more its own mapping, returned when freed.
+
+    glibc raises that threshold to the size of the largest mapped block freed so far. Checking a
+    client secret runs scrypt in a 16 MiB buffer. After the first check, later buffers came from
+    the heap, and one of them stayed resident for the life of the server. A fixed threshold keeps
+    glibc from raising it. Other C libraries are left as they are.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
