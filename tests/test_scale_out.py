@@ -350,6 +350,25 @@ def test_workers_start_two_processes(workers: ServerProcess) -> None:
     assert children.count("multiprocessing.spawn") == 2
 
 
+def test_workers_do_without_cryptography(workers: ServerProcess) -> None:
+    # Each worker imports the server's modules itself, and none may load `cryptography`. A
+    # token that fails its signature check makes a worker import PyJWT, and counts against no
+    # rate limit. New connections spread the requests over both workers.
+    assert workers.process is not None
+    forged = "eyJhbGciOiJIUzUxMiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJl"
+    for _ in range(6):
+        response = httpx.get(f"{workers.api_url}/users/me/pac", headers=bearer(forged))
+        assert response.json() == INVALID_TOKEN
+    children = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(workers.process.pid)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for pid in [workers.process.pid, *map(int, children)]:
+        assert "cryptography" not in Path(f"/proc/{pid}/maps").read_text()
+
+
 def test_workers_answer_as_one(workers: ServerProcess) -> None:
     # Tokens and requests each go over a new connection, so the kernel hands them to either
     # worker. Every token must work on every connection. The pause keeps the requests below

@@ -267,6 +267,17 @@ def test_server_does_without_cryptography(demo_server: ServerProcess, demo_token
     assert "cryptography" not in mapped
 
 
+def test_cli_import_keeps_cryptography() -> None:
+    # Only a server process goes without `cryptography`; importing the CLI changes nothing.
+    result = subprocess.run(
+        [sys.executable, "-c", "import zoompac.cli.main, cryptography"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_default_token_lifetime(demo_server: ServerProcess) -> None:
     assert token_response(demo_server)["expires_in"] == 3600
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import sys
 
 import click
 
 from zoompac import __version__
+from zoompac.web.lean import leave_out_cryptography
 
 # Each command is imported only when it runs, so `zoompac pac list` does not pay for importing
 # the server, and a server start does not import the client.
@@ -19,12 +19,6 @@ _COMMANDS = {
     "pac": ("zoompac.cli.pac", "pac", "List or audit PAC accounts on Zoom or zoompac."),
 }
 
-# No zoompac command needs `cryptography`: the server signs its tokens with HS512 and the client
-# sends tokens it is given. PyJWT imports `cryptography` for RSA and EC keys whenever it is
-# installed, which adds about 7 MB to every server process. A None entry makes that import fail,
-# and PyJWT then offers the HMAC algorithms alone. Worker processes import this module too.
-sys.modules.setdefault("cryptography", None)  # type: ignore[arg-type]
-
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -34,6 +28,9 @@ class LazyGroup(click.Group):
         if cmd_name not in _COMMANDS:
             return None
         module_name, attribute, _ = _COMMANDS[cmd_name]
+        if cmd_name == "serve":
+            # Before the server's modules, which import PyJWT.
+            leave_out_cryptography()
         command = getattr(importlib.import_module(module_name), attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{module_name}.{attribute} is not a click command")

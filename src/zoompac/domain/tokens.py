@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
-
 from zoompac.domain import errors
 from zoompac.domain.clock import Clock
 from zoompac.domain.models import App, AppKind, Grant, User, UserStatus
@@ -166,6 +164,8 @@ class TokenService:
         return self._grants.get(bearer)
 
     def _verify(self, bearer: str) -> Grant:
+        import jwt  # See _jwt_encode.
+
         try:
             claims = jwt.decode(
                 bearer, self._signing_key, algorithms=[_ALGORITHM], options=_DECODE_OPTIONS
@@ -236,7 +236,7 @@ class TokenService:
             "nbf": int(issued_at.timestamp()),
             "exp": int(expires_at.timestamp()),
         }
-        access_token = jwt.encode(claims, self._signing_key, algorithm=_ALGORITHM)
+        access_token = _jwt_encode(claims, self._signing_key)
         self._store.insert_token(
             token_id, app, user_id, issued_at, expires_at, self.policy.revoke_older_tokens
         )
@@ -249,3 +249,12 @@ def _digest(secret: str) -> str:
 
 def utc_from_timestamp(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _jwt_encode(claims: dict[str, Any], key: bytes) -> str:
+    # PyJWT is imported on first use. A worker of `zoompac serve --workers N` imports this module
+    # while it unpickles its configuration, before it can keep PyJWT from loading `cryptography`
+    # (`zoompac.web.lean`).
+    import jwt
+
+    return jwt.encode(claims, key, algorithm=_ALGORITHM)

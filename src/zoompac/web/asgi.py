@@ -7,10 +7,7 @@ import os
 
 from starlette.types import ASGIApp
 
-from zoompac.settings import Settings
-from zoompac.web.app import create_app
-from zoompac.web.runtime import build_runtime
-from zoompac.web.startup import freeze_startup_objects, keep_large_blocks_mapped
+from zoompac.web.lean import leave_out_cryptography
 
 # The parent process passes its resolved settings to the workers in this variable.
 SETTINGS_VARIABLE = "ZOOMPAC_WORKER_SETTINGS"
@@ -18,6 +15,14 @@ SETTINGS_VARIABLE = "ZOOMPAC_WORKER_SETTINGS"
 
 def worker_app() -> ASGIApp:
     """Build one worker's app; the parent has already migrated and loaded fixtures."""
+    # The server's modules are imported here, once `cryptography` is left out: a worker process
+    # imports this module before anything of the server's.
+    leave_out_cryptography()
+    from zoompac.settings import Settings
+    from zoompac.web.app import create_app
+    from zoompac.web.runtime import build_runtime
+    from zoompac.web.startup import freeze_startup_objects, keep_large_blocks_mapped
+
     keep_large_blocks_mapped()
     settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
