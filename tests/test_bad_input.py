@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import (
     CONTRACT_FIXTURE,
+    INVALID_TOKEN,
     ROUTE_NOT_RECOGNIZED,
     SEED_BODY,
     TRACKING_ID,
@@ -255,6 +256,56 @@ def test_many_headers_rejected(contract_server: ServerProcess, token: str) -> No
     )
     assert 400 <= response.status_code < 500
     assert_envelope(response)
+
+
+# --- protocol upgrades --------------------------------------------------------------------------
+
+WEBSOCKET_UPGRADE = b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+WEBSOCKET_HANDSHAKE = (
+    WEBSOCKET_UPGRADE
+    + b"Sec-WebSocket-Version: 13\r\n"
+    + b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "upgrade", [WEBSOCKET_UPGRADE, WEBSOCKET_HANDSHAKE], ids=["bare", "handshake"]
+)
+def test_websocket_upgrade_gets_http(
+    contract_server: ServerProcess, token: str, upgrade: bytes
+) -> None:
+    # Zoom's REST API has no WebSocket, so the request gets the response it would get without
+    # the upgrade headers.
+    response = raw_request(
+        contract_server.port,
+        b"/v2/users/pac.user@example.com/pac",
+        headers=bearer(token),
+        extra_header_lines=upgrade,
+    )
+    assert response.status_code == 200
+    assert response.json() == SEED_BODY
+
+
+@pytest.mark.parametrize(
+    ("target", "status", "error"),
+    [
+        (b"/v2/users/pac.user@example.com/pac", 401, INVALID_TOKEN),
+        (b"/v2/nowhere", 404, ROUTE_NOT_RECOGNIZED),
+    ],
+    ids=["pac_without_token", "unknown_route"],
+)
+def test_websocket_upgrade_error(
+    contract_server: ServerProcess, target: bytes, status: int, error: dict[str, object]
+) -> None:
+    response = raw_request(contract_server.port, target, extra_header_lines=WEBSOCKET_HANDSHAKE)
+    assert_zoom_error(response, status, error)
+
+
+def test_websocket_upgrade_not_logged(contract_server: ServerProcess) -> None:
+    raw_request(contract_server.port, b"/v2/users/me/pac", extra_header_lines=WEBSOCKET_HANDSHAKE)
+    # uvicorn would warn twice per such request and advise installing a WebSocket library.
+    assert "upgrade" not in contract_server.log().lower()
+    assert "websocket" not in contract_server.log().lower()
 
 
 def test_serves_after_huge_header(contract_server: ServerProcess, token: str) -> None:

@@ -23,7 +23,7 @@ from zoompac.settings import Settings
 from zoompac.storage.fixtures import DEMO_ACCOUNT_ID
 from zoompac.web.app import create_app
 from zoompac.web.asgi import SETTINGS_VARIABLE
-from zoompac.web.protocol import ZoomHttpToolsProtocol
+from zoompac.web.protocol import uvicorn_options
 from zoompac.web.startup import (
     control_plane_token,
     freeze_startup_objects,
@@ -217,13 +217,10 @@ def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **opti
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
+        **uvicorn_options(),
         "log_level": settings.log_level,
         # The access log would print query strings, where a careless client may put a token.
         "access_log": False,
-        "server_header": False,
-        # The app writes `Date` from its own clock, which tests can move.
-        "date_header": False,
-        "http": ZoomHttpToolsProtocol,
     }
 
 

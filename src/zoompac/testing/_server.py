@@ -19,7 +19,7 @@ from zoompac.settings import Settings
 from zoompac.testing._control import ControlPlane
 from zoompac.testing._transport import InProcessTransport
 from zoompac.web.app import create_app
-from zoompac.web.protocol import ZoomHttpToolsProtocol
+from zoompac.web.protocol import uvicorn_options
 from zoompac.web.runtime import Runtime
 from zoompac.web.startup import prepare_runtime
 
@@ -94,9 +94,7 @@ class ZoompacServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            server_header=False,
-            date_header=False,
-            http=ZoomHttpToolsProtocol,
+            **uvicorn_options(),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

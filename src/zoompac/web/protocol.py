@@ -55,6 +55,12 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(b"".join(lines))
         self.transport.close()
 
+    def _unsupported_upgrade_warning(self) -> None:
+        # The server runs with `ws="none"`: Zoom's REST API has no WebSocket, so an `Upgrade`
+        # header is ignored and the request gets its usual HTTP response. uvicorn would log two
+        # warnings for each such request, one of them advising to install a WebSocket library.
+        pass
+
     def on_headers_complete(self) -> None:
         # A keep-alive timer armed by an earlier direct response in the same read must not fire
         # during this request. uvicorn's cycle arms a new one when it completes.
@@ -107,6 +113,18 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
             lines += [name, b": ", value, b"\r\n"]
         lines += [b"\r\n", body]
         return b"".join(lines)
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """Return the `uvicorn.Config` options that every zoompac server runs with."""
+    return {
+        "http": ZoomHttpToolsProtocol,
+        # Zoom's REST API has no WebSocket: an `Upgrade: websocket` request gets a plain response.
+        "ws": "none",
+        "server_header": False,
+        # The app writes `Date` from its own clock, which tests can move.
+        "date_header": False,
+    }
 
 
 def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
