@@ -236,6 +236,45 @@ def test_request_body_not_awaited(server: ServerProcess, token: TokenFactory) ->
     assert first.body == second.body
 
 
+@pytest.mark.parametrize("protocol", ["websocket", "h2c"])
+def test_upgrade_then_pipelined(server: ServerProcess, token: TokenFactory, protocol: str) -> None:
+    """A request asking for another protocol gets its HTTP response, and so do the requests
+    sent behind it in the same packet."""
+    headers = authorization(token, "contract-admin")
+    target = "/v2/users/plusUser000000000000001/pac"
+    upgrade = {**headers, "Connection": "Upgrade", "Upgrade": protocol}
+    batch = request(target, upgrade) + request(target, headers) + request("/v2/nowhere", {})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(batch)
+        responses = read_responses(connection, 3)
+
+    assert [response.status_code for response in responses] == [200, 200, 404]
+    assert responses[0].body == responses[1].body
+
+
+def test_upgrade_with_body_refused(server: ServerProcess) -> None:
+    # The parser would skip the body of such a request, so it is refused rather than served
+    # without it.
+    body = b"grant_type=account_credentials&account_id=" + CONTRACT_ACCOUNT.encode()
+    head = (
+        "POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(head.encode() + body)
+        [response] = read_responses(connection, 1)
+        closed = connection.recv(65536)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": 300,
+        "message": "Invalid HTTP request. A request with a body cannot carry an Upgrade header.",
+    }
+    assert closed == b""
+
+
 def test_http_1_0_same_response(server: ServerProcess, token: TokenFactory) -> None:
     headers = authorization(token, "contract-admin")
     target = b"/v2/users/plusUser000000000000001/pac"

@@ -2,7 +2,9 @@
 
 uvicorn answers a request line or header it cannot parse (a URL of 100 kB, raw non-ASCII bytes
 in the path) with a plain-text 400 before any ASGI app runs. Clients detect Zoom errors by the
-JSON `code` and `message`, so this protocol sends those instead.
+JSON `code` and `message`, so this protocol sends those instead. Requests that ask for another
+protocol (`Upgrade: websocket`, `h2c`) are served over HTTP/1.1, as Zoom's REST API offers no
+other; one that also carries a body gets a JSON 400, since the parser skips that body.
 
 This protocol responds to a plain `GET /v2/users/{userId}/pac` on the embedded database itself,
 as soon as the request is parsed, through `PacFastPath.respond`: the same function, and so the
@@ -31,6 +33,12 @@ BAD_REQUEST_BODY = orjson.dumps(
         "and keep the request line under 64 kB.",
     }
 )
+UPGRADE_WITH_BODY_BODY = orjson.dumps(
+    {
+        "code": 300,
+        "message": "Invalid HTTP request. A request with a body cannot carry an Upgrade header.",
+    }
+)
 
 
 class ZoomHttpToolsProtocol(HttpToolsProtocol):
@@ -39,37 +47,61 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         self._fast_path = _find_fast_path(self.app)
         # The response to the request being parsed, when this protocol sends it itself.
         self._direct_response: bytes | None = None
+        # Set once a request has been refused with a 400; the connection is then closing.
+        self._refused = False
 
     def send_400_response(self, msg: str) -> None:
+        self._refuse(BAD_REQUEST_BODY)
+
+    def _refuse(self, body: bytes) -> None:
+        """Send a Zoom-style 400 and close the connection, with no request cycle started."""
+        self._refused = True
         lines = [b"HTTP/1.1 400 Bad Request\r\n"]
         for name, value in self.server_state.default_headers:
             lines += [name, b": ", value, b"\r\n"]
         lines += [
             b"content-type: application/json\r\n",
-            b"content-length: " + str(len(BAD_REQUEST_BODY)).encode() + b"\r\n",
+            b"content-length: " + str(len(body)).encode() + b"\r\n",
             b"x-zm-trackingid: " + new_tracking_id().encode() + b"\r\n",
             b"connection: close\r\n",
             b"\r\n",
-            BAD_REQUEST_BODY,
+            body,
         ]
         self.transport.write(b"".join(lines))
         self.transport.close()
 
-    def _unsupported_upgrade_warning(self) -> None:
-        # The server runs with `ws="none"`: Zoom's REST API has no WebSocket, so an `Upgrade`
-        # header is ignored and the request gets its usual HTTP response. uvicorn would log two
-        # warnings for each such request, one of them advising to install a WebSocket library.
-        pass
+    def data_received(self, data: bytes) -> None:
+        # The server runs with `ws="none"`, as Zoom's REST API has no WebSocket. llhttp still
+        # stops at the end of a request with an `Upgrade` header and leaves the bytes after it
+        # to the new protocol. uvicorn drops those bytes, and with them any pipelined request,
+        # so this method parses them as the HTTP requests they are, and logs no warning.
+        self._unset_keepalive_if_required()
+        while data:
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserUpgrade as upgrade:
+                data = data[upgrade.args[0] :] if not self.transport.is_closing() else b""
+                continue
+            except httptools.HttpParserError:
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("")
+            return
 
     def on_headers_complete(self) -> None:
         # A keep-alive timer armed by an earlier direct response in the same read must not fire
         # during this request. uvicorn's cycle arms a new one when it completes.
         self._unset_keepalive_if_required()
+        if self.parser.should_upgrade() and _has_body(self.headers):
+            # llhttp would skip the body and parse it as the next request.
+            self._refuse(UPGRADE_WITH_BODY_BODY)
+            return
         self._direct_response = self._respond_directly()
         if self._direct_response is None:
             super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        if self._refused:
+            return  # Refused in `on_headers_complete`: no request cycle was started.
         response = self._direct_response
         if response is None:
             super().on_message_complete()
