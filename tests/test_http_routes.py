@@ -11,6 +11,7 @@ The PostgreSQL pass runs them too, where every request takes the ASGI route.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import socket
 import time
@@ -252,27 +253,71 @@ def test_upgrade_then_pipelined(server: ServerProcess, token: TokenFactory, prot
     assert responses[0].body == responses[1].body
 
 
+UPGRADE_WITH_BODY_REFUSED = {
+    "code": 300,
+    "message": "Invalid HTTP request. A request with a body cannot carry an Upgrade header.",
+}
+
+
+def token_request(upgrade: bool) -> bytes:
+    body = b"grant_type=account_credentials&account_id=" + CONTRACT_ACCOUNT.encode()
+    credentials = base64.b64encode(f"contract-admin:{CONTRACT_SECRET}".encode()).decode()
+    head = (
+        "POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + ("Connection: Upgrade\r\nUpgrade: websocket\r\n" if upgrade else "")
+        + f"Authorization: Basic {credentials}\r\n"
+        + "Content-Type: application/x-www-form-urlencoded\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
 def test_upgrade_with_body_refused(server: ServerProcess) -> None:
     # The parser would skip the body of such a request, so it is refused rather than served
     # without it.
-    body = b"grant_type=account_credentials&account_id=" + CONTRACT_ACCOUNT.encode()
-    head = (
-        "POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        "Connection: Upgrade\r\nUpgrade: websocket\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
-        connection.sendall(head.encode() + body)
+        connection.sendall(token_request(upgrade=True))
         [response] = read_responses(connection, 1)
         closed = connection.recv(65536)
 
     assert response.status_code == 400
-    assert response.json() == {
-        "code": 300,
-        "message": "Invalid HTTP request. A request with a body cannot carry an Upgrade header.",
-    }
+    assert response.json() == UPGRADE_WITH_BODY_REFUSED
     assert closed == b""
+
+
+def test_upgrade_refusal_waits_its_turn(server: ServerProcess, token: TokenFactory) -> None:
+    """The refusal follows the responses to the requests before it, however they are served."""
+    headers = authorization(token, "contract-admin")
+    upgrade = {**headers, "Connection": "Upgrade", "Upgrade": "websocket"}
+    batch = b"".join(
+        [
+            request("/v2/users/plusUser000000000000001/pac", headers),
+            token_request(upgrade=False),
+            request("/v2/users/plusUser000000000000001/pac", upgrade),
+            token_request(upgrade=True),
+            request("/v2/users/plusUser000000000000001/pac", headers),
+        ]
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(batch)
+        responses = read_responses(connection, 4)
+        closed = connection.recv(65536)
+
+    assert [response.status_code for response in responses] == [200, 200, 200, 400]
+    assert "access_token" in responses[1].json()
+    assert responses[3].json() == UPGRADE_WITH_BODY_REFUSED
+    assert closed == b""
+
+
+def test_upgrade_with_empty_body_served(server: ServerProcess, token: TokenFactory) -> None:
+    headers = authorization(token, "contract-admin")
+    target = "/v2/users/plusUser000000000000001/pac"
+    upgrade = {**headers, "Connection": "Upgrade", "Upgrade": "h2c", "Content-Length": "00"}
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(request(target, upgrade) + request(target, headers))
+        responses = read_responses(connection, 2)
+
+    assert [response.status_code for response in responses] == [200, 200]
 
 
 def test_http_1_0_same_response(server: ServerProcess, token: TokenFactory) -> None:

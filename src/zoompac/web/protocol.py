@@ -21,6 +21,7 @@ from typing import Any
 
 import httptools
 import orjson
+from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from zoompac.domain.secrets import new_tracking_id
@@ -47,25 +48,21 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         self._fast_path = _find_fast_path(self.app)
         # The response to the request being parsed, when this protocol sends it itself.
         self._direct_response: bytes | None = None
-        # Set once a request has been refused with a 400; the connection is then closing.
-        self._refused = False
+        # Set by a refused upgrade request: its 400 closes the connection, so the bytes after
+        # it, its skipped body first, are not parsed.
+        self._discarding = False
 
     def send_400_response(self, msg: str) -> None:
-        self._refuse(BAD_REQUEST_BODY)
-
-    def _refuse(self, body: bytes) -> None:
-        """Send a Zoom-style 400 and close the connection, with no request cycle started."""
-        self._refused = True
         lines = [b"HTTP/1.1 400 Bad Request\r\n"]
         for name, value in self.server_state.default_headers:
             lines += [name, b": ", value, b"\r\n"]
         lines += [
             b"content-type: application/json\r\n",
-            b"content-length: " + str(len(body)).encode() + b"\r\n",
+            b"content-length: " + str(len(BAD_REQUEST_BODY)).encode() + b"\r\n",
             b"x-zm-trackingid: " + new_tracking_id().encode() + b"\r\n",
             b"connection: close\r\n",
             b"\r\n",
-            body,
+            BAD_REQUEST_BODY,
         ]
         self.transport.write(b"".join(lines))
         self.transport.close()
@@ -76,7 +73,7 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         # to the new protocol. uvicorn drops those bytes, and with them any pipelined request,
         # so this method parses them as the HTTP requests they are, and logs no warning.
         self._unset_keepalive_if_required()
-        while data:
+        while data and not self._discarding:
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserUpgrade as upgrade:
@@ -92,16 +89,20 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         # during this request. uvicorn's cycle arms a new one when it completes.
         self._unset_keepalive_if_required()
         if self.parser.should_upgrade() and _has_body(self.headers):
-            # llhttp would skip the body and parse it as the next request.
-            self._refuse(UPGRADE_WITH_BODY_BODY)
+            # llhttp skips the body of such a request. It gets a 400 in its turn, after the
+            # responses to the requests before it, and the connection closes.
+            self._discarding = True
+            app, self.app = self.app, _refuse_upgrade_with_body
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app = app
             return
         self._direct_response = self._respond_directly()
         if self._direct_response is None:
             super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        if self._refused:
-            return  # Refused in `on_headers_complete`: no request cycle was started.
         response = self._direct_response
         if response is None:
             super().on_message_complete()
@@ -147,6 +148,17 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         return b"".join(lines)
 
 
+async def _refuse_upgrade_with_body(scope: Scope, receive: Receive, send: Send) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(UPGRADE_WITH_BODY_BODY)).encode()),
+        (b"x-zm-trackingid", new_tracking_id().encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": UPGRADE_WITH_BODY_BODY})
+
+
 def uvicorn_options() -> dict[str, Any]:
     """Return the `uvicorn.Config` options that every zoompac server runs with."""
     return {
@@ -163,7 +175,9 @@ def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
     # The response goes out when the request is complete. A body still on its way would hold it
     # back, and a shutdown meanwhile would drop it, so such requests take the ASGI route.
     for name, value in headers:
-        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+        if name == b"transfer-encoding":
+            return True
+        if name == b"content-length" and (not value.strip().isdigit() or int(value) != 0):
             return True
     return False
 
