@@ -253,7 +253,7 @@ def test_upgrade_then_pipelined(server: ServerProcess, token: TokenFactory, prot
     assert responses[0].body == responses[1].body
 
 
-UPGRADE_WITH_BODY_REFUSED = {
+UPGRADE_WITH_BODY_ERROR = {
     "code": 300,
     "message": "Invalid HTTP request. A request with a body cannot carry an Upgrade header.",
 }
@@ -272,8 +272,8 @@ def token_request(upgrade: bool) -> bytes:
     return head.encode() + body
 
 
-def test_upgrade_with_body_refused(server: ServerProcess) -> None:
-    # The parser would skip the body of such a request, so it is refused rather than served
+def test_upgrade_with_body_rejected(server: ServerProcess) -> None:
+    # The parser would skip the body of such a request, so it is rejected rather than served
     # without it.
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(token_request(upgrade=True))
@@ -281,12 +281,12 @@ def test_upgrade_with_body_refused(server: ServerProcess) -> None:
         closed = connection.recv(65536)
 
     assert response.status_code == 400
-    assert response.json() == UPGRADE_WITH_BODY_REFUSED
+    assert response.json() == UPGRADE_WITH_BODY_ERROR
     assert closed == b""
 
 
-def test_upgrade_refusal_waits_its_turn(server: ServerProcess, token: TokenFactory) -> None:
-    """The refusal follows the responses to the requests before it, however they are served."""
+def test_upgrade_rejection_keeps_order(server: ServerProcess, token: TokenFactory) -> None:
+    """The 400 follows the responses to earlier requests, whichever route served them."""
     headers = authorization(token, "contract-admin")
     upgrade = {**headers, "Connection": "Upgrade", "Upgrade": "websocket"}
     batch = b"".join(
@@ -305,7 +305,7 @@ def test_upgrade_refusal_waits_its_turn(server: ServerProcess, token: TokenFacto
 
     assert [response.status_code for response in responses] == [200, 200, 200, 400]
     assert "access_token" in responses[1].json()
-    assert responses[3].json() == UPGRADE_WITH_BODY_REFUSED
+    assert responses[3].json() == UPGRADE_WITH_BODY_ERROR
     assert closed == b""
 
 

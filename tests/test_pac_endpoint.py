@@ -410,7 +410,7 @@ def test_unsigned_token(contract_server: ServerProcess, token: str) -> None:
 def test_token_with_asymmetric_algorithm(
     contract_server: ServerProcess, token: str, algorithm: str
 ) -> None:
-    # The server process does without `cryptography`, so PyJWT there knows no asymmetric
+    # The server process goes without `cryptography`, so its PyJWT offers no asymmetric
     # algorithm. Such a token must still be an invalid token, not a server error.
     header = jwt.utils.base64url_encode(json.dumps({"alg": algorithm, "typ": "JWT"}).encode())
     claims = token.split(".")[1]

@@ -255,8 +255,8 @@ def test_option_lifetime_beats_env(start_server: Callable[..., ServerProcess]) -
 
 
 def test_server_does_without_cryptography(demo_server: ServerProcess, demo_token: str) -> None:
-    # The test extra installs `cryptography`, which PyJWT would load for RSA and EC keys, at a
-    # cost of about 7 MB per server process; the server signs with HS512 only and must not.
+    # The test extra installs `cryptography`, which PyJWT would load for RSA and EC keys. That
+    # costs about 7 MB per server process, and the server signs with HS512 only.
     response = httpx.get(
         f"{demo_server.api_url}/users/pac.user@example.com/pac",
         headers={"Authorization": f"Bearer {demo_token}"},
@@ -268,7 +268,7 @@ def test_server_does_without_cryptography(demo_server: ServerProcess, demo_token
 
 
 def test_cli_import_keeps_cryptography() -> None:
-    # Only a server process goes without `cryptography`; importing the CLI changes nothing.
+    # Only a server process goes without `cryptography`. Importing the CLI leaves it usable.
     result = subprocess.run(
         [sys.executable, "-c", "import zoompac.cli.main, cryptography"],
         capture_output=True,

@@ -15,8 +15,8 @@ SETTINGS_VARIABLE = "ZOOMPAC_WORKER_SETTINGS"
 
 def worker_app() -> ASGIApp:
     """Build one worker's app; the parent has already migrated and loaded fixtures."""
-    # The server's modules are imported here, once `cryptography` is left out: a worker process
-    # imports this module before anything of the server's.
+    # These modules are imported after `cryptography` is left out. The protocol, which the worker
+    # imported while it unpickled its configuration, does not import PyJWT.
     leave_out_cryptography()
     from zoompac.settings import Settings
     from zoompac.web.app import create_app

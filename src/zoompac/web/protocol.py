@@ -34,7 +34,7 @@ BAD_REQUEST_BODY = orjson.dumps(
         "and keep the request line under 64 kB.",
     }
 )
-UPGRADE_WITH_BODY_BODY = orjson.dumps(
+UPGRADE_WITH_BODY_ERROR = orjson.dumps(
     {
         "code": 300,
         "message": "Invalid HTTP request. A request with a body cannot carry an Upgrade header.",
@@ -48,8 +48,8 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         self._fast_path = _find_fast_path(self.app)
         # The response to the request being parsed, when this protocol sends it itself.
         self._direct_response: bytes | None = None
-        # Set by a refused upgrade request: its 400 closes the connection, so the bytes after
-        # it, its skipped body first, are not parsed.
+        # Set once an upgrade request with a body is rejected. Its 400 closes the connection, so
+        # the bytes after it, starting with its skipped body, are not parsed.
         self._discarding = False
 
     def send_400_response(self, msg: str) -> None:
@@ -89,10 +89,10 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         # during this request. uvicorn's cycle arms a new one when it completes.
         self._unset_keepalive_if_required()
         if self.parser.should_upgrade() and _has_body(self.headers):
-            # llhttp skips the body of such a request. It gets a 400 in its turn, after the
-            # responses to the requests before it, and the connection closes.
+            # llhttp skips the body of such a request. The request gets a 400 after the responses
+            # to earlier requests on the connection, which then closes.
             self._discarding = True
-            app, self.app = self.app, _refuse_upgrade_with_body
+            app, self.app = self.app, _reject_upgrade_with_body
             try:
                 super().on_headers_complete()
             finally:
@@ -148,22 +148,22 @@ class ZoomHttpToolsProtocol(HttpToolsProtocol):
         return b"".join(lines)
 
 
-async def _refuse_upgrade_with_body(scope: Scope, receive: Receive, send: Send) -> None:
+async def _reject_upgrade_with_body(scope: Scope, receive: Receive, send: Send) -> None:
     headers = [
         (b"content-type", b"application/json"),
-        (b"content-length", str(len(UPGRADE_WITH_BODY_BODY)).encode()),
+        (b"content-length", str(len(UPGRADE_WITH_BODY_ERROR)).encode()),
         (b"x-zm-trackingid", new_tracking_id().encode()),
         (b"connection", b"close"),
     ]
     await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": UPGRADE_WITH_BODY_BODY})
+    await send({"type": "http.response.body", "body": UPGRADE_WITH_BODY_ERROR})
 
 
 def uvicorn_options() -> dict[str, Any]:
     """Return the `uvicorn.Config` options that every zoompac server runs with."""
     return {
         "http": ZoomHttpToolsProtocol,
-        # Zoom's REST API has no WebSocket: an `Upgrade: websocket` request gets a plain response.
+        # Zoom's REST API has no WebSocket: an `Upgrade: websocket` request gets its HTTP response.
         "ws": "none",
         "server_header": False,
         # The app writes `Date` from its own clock, which tests can move.
