@@ -352,3 +352,31 @@ def test_keep_alive_after_direct_responses(server: ServerProcess, token: TokenFa
         connection.settimeout(KEEP_ALIVE_SECONDS + 10)
         assert connection.recv(1) == b""  # The server closed the idle connection.
         assert KEEP_ALIVE_SECONDS - 1 < time.monotonic() - idle_since < KEEP_ALIVE_SECONDS + 5
+
+
+def test_keep_alive_during_a_slow_request(server: ServerProcess, token: TokenFactory) -> None:
+    """The timer a direct response left running does not close a connection busy on the ASGI
+    route, and the connection closes once idle for the whole timeout after that response.
+    """
+    headers = authorization(token, "contract-admin")
+    pac = request("/v2/users/plusUser000000000000001/pac", headers)
+    with (
+        httpx.Client(base_url=server.base_url, headers=ADMIN) as admin,
+        socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection,
+    ):
+        connection.sendall(pac)
+        assert read_responses(connection, 1)[0].status_code == 200
+        # While a fault is armed, PAC requests take the ASGI route.
+        latency_ms = (KEEP_ALIVE_SECONDS + 2) * 1000
+        fault = {"path": "/v2/users/{userId}/pac", "latency_ms": latency_ms, "times": 1}
+        assert admin.post("/zoompac/faults", json=fault).status_code == 201
+
+        connection.sendall(pac)
+        assert read_responses(connection, 1)[0].status_code == 200
+        answered = time.monotonic()
+        connection.sendall(pac)
+        assert read_responses(connection, 1)[0].status_code == 200
+
+        connection.settimeout(KEEP_ALIVE_SECONDS + 10)
+        assert connection.recv(1) == b""
+        assert KEEP_ALIVE_SECONDS - 1 < time.monotonic() - answered < KEEP_ALIVE_SECONDS + 5
