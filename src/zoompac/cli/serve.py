@@ -201,7 +201,7 @@ def serve(fixture_files: tuple[Path, ...], admin_token_file: Path | None, **opti
 
     try:
         with database_errors(settings.database):
-            runtime = prepare_runtime(settings, list(fixture_files))
+            runtime = prepare_runtime(settings, list(fixture_files), own_process=True)
     except FixtureError as exc:
         raise click.ClickException(f"Cannot load a fixture: {exc}.") from exc
     if settings.workers > 1:

@@ -26,6 +26,6 @@ def worker_app() -> ASGIApp:
     keep_large_blocks_mapped()
     settings = Settings.model_validate_json(os.environ[SETTINGS_VARIABLE])
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
-    app = create_app(build_runtime(settings))
+    app = create_app(build_runtime(settings, own_process=True))
     freeze_startup_objects()
     return app

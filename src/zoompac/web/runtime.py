@@ -154,21 +154,26 @@ def _token_policy(settings: Settings) -> TokenPolicy:
     )
 
 
-def _store_for(engine: Engine) -> SqlStore:
-    """Cache reads on SQLite, where a commit by anyone is visible through data_version."""
+def _store_for(engine: Engine, own_process: bool) -> SqlStore:
+    """Cache reads on SQLite, where a commit by anyone can be noticed (`CommitWatch`)."""
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        return CachedStore(engine, SqliteReader(database))
+        return CachedStore(engine, SqliteReader(database, read_files=own_process))
     # TODO: cache on PostgreSQL too, invalidated by a version counter that writes bump.
     return SqlStore(engine)
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Open and migrate the database, then wire the services on top of it."""
+def build_runtime(settings: Settings, *, own_process: bool = False) -> Runtime:
+    """Open and migrate the database, then wire the services on top of it.
+
+    `own_process` says that the server has its process to itself, as under `zoompac serve`:
+    its SQLite read cache may then keep descriptors of the database files until it exits
+    (see `zoompac.storage.changes`).
+    """
     seed_random(settings.seed)
     engine = open_engine(settings.database)
     migrate(engine)
-    store = _store_for(engine)
+    store = _store_for(engine, own_process)
     clock = Clock(settings.clock_start)
     key = signing_key(engine)
     rate_policy = RateLimitPolicy(settings.rate_limits, parse_overrides(settings.rate_limit))

@@ -26,13 +26,15 @@ from zoompac.web.runtime import Runtime, build_runtime
 logger = logging.getLogger("zoompac")
 
 
-def prepare_runtime(settings: Settings, fixture_files: list[Path] | None = None) -> Runtime:
+def prepare_runtime(
+    settings: Settings, fixture_files: list[Path] | None = None, *, own_process: bool = False
+) -> Runtime:
     """Build the runtime and load the demo data and fixture files that are not stored yet.
 
     Every fixture given at start becomes part of the state that a control-plane reset restores,
-    whether this start loaded it or an earlier one did.
+    whether this start loaded it or an earlier one did. `own_process` as for `build_runtime`.
     """
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, own_process=own_process)
     documents: list[FixtureDocument] = []
     if settings.demo:
         documents.append(parse_fixture(demo_fixture_text()))
