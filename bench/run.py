@@ -338,6 +338,7 @@ def main() -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
+        prog="scripts/bench",
         description="Benchmark zoompac against a bare Starlette app "
         "and Prism's mock server, on 127.0.0.1."
     )
