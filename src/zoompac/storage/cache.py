@@ -38,8 +38,8 @@ V = TypeVar("V")
 _MISSING: Any = object()
 
 # Bound on each cache. Past it the oldest entries go, which keeps memory flat for any data size.
-# A user with an encoded PAC body takes about 1.2 KB (measured with tracemalloc), so a full
-# cache takes about 25 MB; docs/benchmarks.md shows the memory it costs at 1,000,000 users.
+# A user with an encoded PAC body takes about 0.8 to 0.9 KB (measured with tracemalloc), so
+# full caches take about 18 MB. docs/benchmarks.md shows the memory they cost at 1,000,000 users.
 MAX_ENTRIES = 20_000
 
 
