@@ -257,13 +257,14 @@ class VersionedCache(Generic[K, V]):
 
 
 def remember(cache: dict[K, V], key: K, value: V, max_entries: int) -> None:
-    """Store `value`; a full cache first drops its oldest eighth.
+    """Store `value`; a full cache first drops its oldest 1/64.
 
     Dropping a batch at once keeps eviction cheap: taking the oldest key of a dict one at a time
-    rescans the slots already emptied at its front. Emptying the whole cache instead would send
-    every following request to the database at once.
+    rescans the slots already emptied at its front. A small batch keeps the cache nearly full.
+    Under uniform requests for 20,096 keys, a simulation of 20,000 entries hit 98.9 % dropping
+    1/64 at a time and 96.2 % dropping an eighth, at the same cost per store.
     """
     if len(cache) >= max_entries:
-        for oldest in list(itertools.islice(cache, max(1, max_entries // 8))):
+        for oldest in list(itertools.islice(cache, max(1, max_entries // 64))):
             del cache[oldest]
     cache[key] = value
