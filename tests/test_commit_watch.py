@@ -224,3 +224,34 @@ def test_commit_after_checkpoint(tmp_path: Path, mode: str) -> None:
     writer.close()
     reader.close()
     watch.close()
+
+
+def test_restart_after_locked_database(tmp_path: Path) -> None:
+    """A check that fails while another connection locks the database loses nothing.
+
+    The database enters WAL mode, which makes the next check start again, while another
+    connection holds it in exclusive locking mode. That check fails as "locked", and the one
+    after the lock is released reports the commits.
+    """
+    path = tmp_path / "locked.db"
+    new_database(path, "delete")
+    reader = connect(path)
+    reader.execute("PRAGMA busy_timeout=0")
+    watch = CommitWatch(reader, str(path), read_files=True)
+    locker = connect(path)
+    locker.execute("PRAGMA journal_mode=wal")
+    locker.execute("PRAGMA locking_mode=exclusive")
+    commit(locker)
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        watch.committed()
+    locker.close()
+    writer = connect(path)
+
+    assert watch.committed()
+    commit(writer)
+    assert watch.committed()
+    assert not watch.committed()
+    writer.close()
+    reader.close()
+    watch.close()

@@ -95,29 +95,36 @@ class CommitWatch:
     def _restart(self, database: int) -> None:
         """Take the version bytes and, in WAL mode, the wal-index and its header.
 
-        A commit after this shows as a new wal-index header, or in `data_version`.
+        A commit after this shows as a new wal-index header, or in `data_version`. If a step
+        fails, the watch keeps its state, so the next check starts again.
         """
-        previous, self._wal_index = self._wal_index, None
         # A read transaction opens the log and the wal-index for this connection in WAL mode.
         # Open, they keep any other connection from deleting or truncating the `-shm` file.
         self._data_version()
-        self._versions = os.pread(database, 2, _VERSIONS_OFFSET)
+        versions = os.pread(database, 2, _VERSIONS_OFFSET)
         (mode,) = self._connection.execute("PRAGMA journal_mode").fetchone()
         wal_index = None
-        if mode == "wal" and self._versions == _WAL_VERSIONS:
+        header = b""
+        if mode == "wal" and versions == _WAL_VERSIONS:
             # The `-shm` file is named after the database path as SQLite resolved it.
             path = self._connection.execute("PRAGMA database_list").fetchone()[2]
-            wal_index = _open_wal_index(f"{path}-shm", previous)
-        if previous is not None and previous != wal_index:
-            self._retired.append(previous)
-        if wal_index is None:
-            return  # Not in WAL mode, or the wal-index is kept elsewhere: data_version.
-        header = os.pread(wal_index, _WAL_INDEX_HEADER_SIZE, 0)
+            wal_index = _open_wal_index(f"{path}-shm", self._wal_index)
+        if wal_index is not None:
+            try:
+                header = os.pread(wal_index, _WAL_INDEX_HEADER_SIZE, 0)
+            except OSError:
+                if wal_index != self._wal_index:
+                    self._retired.append(wal_index)
+                raise
+
+        if self._wal_index is not None and self._wal_index != wal_index:
+            self._retired.append(self._wal_index)
+        self._versions = versions
         self._wal_index = wal_index
-        if len(header) != _WAL_INDEX_HEADER_SIZE or header[:4] != _WAL_INDEX_VERSION:
-            self._retire_wal_index()
-            return
         self._wal_index_header = header
+        if len(header) != _WAL_INDEX_HEADER_SIZE or header[:4] != _WAL_INDEX_VERSION:
+            # Not in WAL mode, or the wal-index is kept elsewhere: `data_version` decides.
+            self._retire_wal_index()
 
     def _retire_wal_index(self) -> None:
         if self._wal_index is not None:
