@@ -159,7 +159,7 @@ def test_reads_the_wal_index_in_wal_mode(tmp_path: Path) -> None:
 
 
 def test_rollback_journal(tmp_path: Path) -> None:
-    """Without WAL mode, each commit changes the file header and `data_version` confirms it."""
+    """Without WAL mode, the watch reports each commit through `data_version` alone."""
     path = tmp_path / "rollback.db"
     new_database(path, "delete")
     reader, writer = connect(path), connect(path)

@@ -5,7 +5,7 @@ file locks it cost about 5 µs on the development machine, a tenth of a whole ca
 In WAL mode every commit rewrites the wal-index header at the start of the `-shm` file, whose
 layout SQLite documents for its unix VFS (https://www.sqlite.org/walformat.html, "The WAL-Index
 Header"). Reading those 48 bytes with `pread` takes about 1 µs, and a commit always changes
-them: it raises `mxFrame`, or restarts the log with new salts, and counts up `iChange`.
+them: it raises `mxFrame`, or restarts the log with new salts, and increments `iChange`.
 
 The header only speaks for a database in WAL mode, so every check also reads the two version
 bytes at offset 18 of the database file, which are 2 in WAL mode. When they change, the watch
@@ -14,7 +14,7 @@ that is not in WAL mode is watched through `PRAGMA data_version` alone. While th
 connection is open, no other connection can take the database out of WAL mode or delete the
 `-shm` file (`tests/test_commit_watch.py`).
 
-`pread` rather than `mmap`: SQLite may truncate a `-shm` file that nobody holds open, and
+`pread` rather than `mmap`: SQLite may truncate a `-shm` file that no connection has open, and
 reading a mapped page past the end of a file kills the process with SIGBUS.
 
 The watch keeps its own descriptors of the two files, and closing one would drop every POSIX

@@ -166,8 +166,8 @@ def _store_for(engine: Engine, own_process: bool) -> SqlStore:
 def build_runtime(settings: Settings, *, own_process: bool = False) -> Runtime:
     """Open and migrate the database, then wire the services on top of it.
 
-    `own_process` says that the server has its process to itself, as under `zoompac serve`:
-    its SQLite read cache may then keep descriptors of the database files until it exits
+    `own_process` means that the server has its process to itself, as under `zoompac serve`.
+    Its SQLite read cache may then keep descriptors of the database files until it exits
     (see `zoompac.storage.changes`).
     """
     seed_random(settings.seed)
