@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.helpers import SEED_BODY, USER_PAC_DISABLED, bearer, raw_request
+from tests.helpers import SEED_BODY, USER_PAC_DISABLED, bearer, raw_request, user_not_found
 from tests.server import ServerProcess
 
 ADMIN_TOKEN = secrets.token_urlsafe(24)
@@ -43,15 +43,32 @@ def admin_cli(server: ServerProcess, *args: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def both_routes(server: ServerProcess, token: str) -> list[tuple[int, object]]:
+def both_routes(
+    server: ServerProcess, token: str, path: bytes = PAC_PATH
+) -> list[tuple[int, object]]:
     headers = bearer(token)
     return [
         (response.status_code, response.json())
         for response in (
-            raw_request(server.port, PAC_PATH, headers=headers),
-            raw_request(server.port, PAC_PATH, headers=headers, close=True),
+            raw_request(server.port, path, headers=headers),
+            raw_request(server.port, path, headers=headers, close=True),
         )
     ]
+
+
+def user_reader_token(server: ServerProcess) -> str:
+    """A token that may also read users: the demo app's scopes plus `user:read:admin`."""
+    admin_cli(
+        server, "app", "update", "demo-client", "--scope", "pac:read:admin",
+        "--scope", "user:read:admin",
+    )  # fmt: skip
+    return server.token()
+
+
+def user_id_of(server: ServerProcess, token: str, email: str) -> str:
+    response = httpx.get(f"{server.base_url}/v2/users/{email}", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])
 
 
 def test_password_changed_elsewhere(server: ServerProcess) -> None:
@@ -98,3 +115,42 @@ def test_app_deactivated_elsewhere(server: ServerProcess) -> None:
 
     statuses = [status for status, _ in both_routes(server, token)]
     assert statuses == [401, 401]
+
+
+def test_email_changed_elsewhere(server: ServerProcess) -> None:
+    token = server.token()
+    assert both_routes(server, token) == [(200, SEED_BODY)] * 2
+
+    admin_cli(server, "user", "update", PAC_USER, "--email", "Renamed.User@example.com")
+
+    assert both_routes(server, token) == [(404, user_not_found(PAC_USER))] * 2
+    renamed = b"/v2/users/renamed.USER@example.com/pac"
+    assert both_routes(server, token, renamed) == [(200, SEED_BODY)] * 2
+
+
+def test_user_deleted_elsewhere(server: ServerProcess) -> None:
+    token = user_reader_token(server)
+    user_id = user_id_of(server, token, PAC_USER)
+    by_id = f"/v2/users/{user_id}/pac".encode()
+    assert both_routes(server, token, by_id) == [(200, SEED_BODY)] * 2
+    assert both_routes(server, token) == [(200, SEED_BODY)] * 2
+
+    admin_cli(server, "user", "delete", PAC_USER)
+
+    assert both_routes(server, token, by_id) == [(404, user_not_found(user_id))] * 2
+    assert both_routes(server, token) == [(404, user_not_found(PAC_USER))] * 2
+
+
+def test_settings_route_follows_the_pac_setting(server: ServerProcess) -> None:
+    # The settings route reads the same cached user record as the PAC route.
+    token = user_reader_token(server)
+    settings = f"/v2/users/{PAC_USER}/settings".encode()
+    enabled = {"audio_conferencing": {"personal_audio_conference": True}}
+    assert both_routes(server, token) == [(200, SEED_BODY)] * 2
+    assert both_routes(server, token, settings) == [(200, enabled)] * 2
+
+    admin_cli(server, "user", "update", PAC_USER, "--no-pac")
+
+    disabled = {"audio_conferencing": {"personal_audio_conference": False}}
+    assert both_routes(server, token, settings) == [(200, disabled)] * 2
+    assert both_routes(server, token) == [(400, USER_PAC_DISABLED)] * 2

@@ -92,6 +92,18 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class PacUser:
+    """The facts about a user that the PAC rules check, without the rest of `User`.
+
+    The request path looks users up by this narrower record, so a cache of many stays small.
+    """
+
+    id: str
+    account_id: str
+    pac_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DialInNumber:
     kind: DialInKind
     number: str

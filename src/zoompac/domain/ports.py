@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
-from zoompac.domain.models import Account, App, Grant, PacAccount, User, UserStatus
+from zoompac.domain.models import Account, App, Grant, PacAccount, PacUser, User, UserStatus
 
 
 class Store(Protocol):
@@ -33,6 +33,10 @@ class Store(Protocol):
 
     def find_user(self, user_ref: str) -> User | None:
         """Find a user by id, or by e-mail address compared case-insensitively."""
+        ...
+
+    def find_pac_user(self, user_ref: str) -> PacUser | None:
+        """Find a user as `find_user` does, returning only what the PAC rules check."""
         ...
 
     def list_pac_accounts(self, user_id: str) -> list[PacAccount]: ...

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from zoompac.domain import errors
 from zoompac.domain.models import Grant, User, UserStatus
-from zoompac.domain.pac import resolve_user
+from zoompac.domain.pac import resolve_pac_user, resolve_user
 from zoompac.domain.ports import Store
 from zoompac.domain.scopes import GET_USER, GET_USER_SETTINGS, LIST_USERS
 
@@ -142,7 +142,7 @@ def get_user_pac_setting(store: Store, grant: Grant, user_ref: str) -> bool:
     """Return the user's Personal Audio Conference setting, the one user setting we model."""
     if not GET_USER_SETTINGS.allows(grant.scopes):
         raise errors.MissingScopes(GET_USER_SETTINGS.reported)
-    return resolve_user(store, grant, user_ref, GET_USER_SETTINGS).pac_enabled
+    return resolve_pac_user(store, grant, user_ref, GET_USER_SETTINGS).pac_enabled
 
 
 def _parse_status(raw: str | None) -> UserStatus:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import sys
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Hashable
@@ -23,7 +24,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy.engine import Engine
 
-from zoompac.domain.models import Account, App, Grant, PacAccount, User
+from zoompac.domain.models import Account, App, Grant, PacAccount, PacUser, User
 from zoompac.storage.changes import CommitWatch
 from zoompac.storage.repository import (
     SqlStore,
@@ -37,10 +38,13 @@ K = TypeVar("K")
 V = TypeVar("V")
 _MISSING: Any = object()
 
-# Bound on each cache. Past it the oldest entries go, which keeps memory flat for any data size.
-# A user with an encoded PAC body takes about 0.8 to 0.9 KB (measured with tracemalloc), so
-# full caches take about 18 MB. docs/benchmarks.md shows the memory they cost at 1,000,000 users.
+# Bounds on the caches, in entries. Past its bound a cache drops its oldest entries, which keeps
+# memory flat for any data size. docs/benchmarks.md shows what full caches cost at 1,000,000
+# users. Measured with tracemalloc, a `PacUser` found by id takes about 0.2 KB with its key, by
+# e-mail about 0.25 KB, and an encoded PAC body about 0.35 KB (`Runtime.pac_bodies`).
 MAX_ENTRIES = 20_000
+# The PAC path looks each user up by id, by e-mail or both, so it needs about twice as many.
+MAX_PAC_USERS = 50_000
 
 
 class _Query(NamedTuple):
@@ -75,6 +79,13 @@ _USER_BY_ID = _query(
     *_USER_COLUMNS,
 )
 _USER_ID_BY_EMAIL = _query("SELECT id FROM users WHERE email_key = ?", "id")
+_PAC_USER_BY_ID = _query(
+    "SELECT id, account_id, pac_enabled FROM users WHERE id = ?", "id", "account_id", "pac_enabled"
+)
+_PAC_USER_BY_EMAIL = _query(
+    "SELECT id, account_id, pac_enabled FROM users WHERE email_key = ?",
+    *("id", "account_id", "pac_enabled"),
+)
 _PAC_ACCOUNTS = _query(
     "SELECT p.id, p.conference_id, p.participant_password, p.listen_only_password,"
     " n.kind, n.number, n.country"
@@ -121,6 +132,19 @@ class SqliteReader:
         row = self._one(_USER_ID_BY_EMAIL, email.lower())
         return str(row.id) if row is not None else None
 
+    def pac_user(self, user_ref: str) -> PacUser | None:
+        """Find a user by id, or by e-mail address in any letter case, as `SqlStore` does."""
+        by_email = "@" in user_ref
+        if by_email:
+            row = self._one(_PAC_USER_BY_EMAIL, user_ref.lower())
+        else:
+            row = self._one(_PAC_USER_BY_ID, user_ref)
+        if row is None:
+            return None
+        # Found by id, the user shares `user_ref` with the cache key, as in `user()`.
+        user_id: str = row.id if by_email else user_ref
+        return PacUser(user_id, sys.intern(row.account_id), bool(row.pac_enabled))
+
     def pac_accounts(self, user_id: str) -> list[PacAccount]:
         with self._lock:
             rows = self._connection.execute(_PAC_ACCOUNTS.sql, (user_id,)).fetchall()
@@ -152,11 +176,15 @@ class CachedStore(SqlStore):
         # E-mail address as requested -> user id. Users are cached once, by id, however many
         # ways they are addressed.
         self._user_ids: dict[str, str | None] = {}
+        # `userId` as requested -> the facts of the PAC rules, apart from `_users`: the request
+        # path needs no more, and a whole `User` with its strings takes several times the memory.
+        self._pac_users: dict[str, PacUser | None] = {}
         self._grants: dict[str, Grant | None] = {}
         self._caches: tuple[dict[str, Any], ...] = (
             self._accounts,
             self._users,
             self._user_ids,
+            self._pac_users,
             self._grants,
         )
         self._lock = threading.RLock()
@@ -187,6 +215,11 @@ class CachedStore(SqlStore):
         user_id = self._cached(self._user_ids, user_ref, self._reader.user_id_by_email)
         return self.get_user(user_id) if user_id is not None else None
 
+    def find_pac_user(self, user_ref: str) -> PacUser | None:
+        if "\x00" in user_ref:
+            return None
+        return self._cached(self._pac_users, user_ref, self._reader.pac_user, MAX_PAC_USERS)
+
     def list_pac_accounts(self, user_id: str) -> list[PacAccount]:
         # Not cached here: the HTTP layer keeps the encoded lists (`Runtime.pac_bodies`).
         return self._reader.pac_accounts(user_id)
@@ -207,7 +240,9 @@ class CachedStore(SqlStore):
         with self._lock:
             self._refresh()
 
-    def _cached(self, cache: dict[K, V], key: K, load: Callable[[K], V]) -> V:
+    def _cached(
+        self, cache: dict[K, V], key: K, load: Callable[[K], V], max_entries: int = MAX_ENTRIES
+    ) -> V:
         value: V = cache.get(key, _MISSING)
         if value is not _MISSING:
             return value
@@ -220,7 +255,7 @@ class CachedStore(SqlStore):
                 value = load(key)
                 # Misses are not kept: requests for made-up ids would push out real users.
                 if value is not None:
-                    remember(cache, key, value, MAX_ENTRIES)
+                    remember(cache, key, value, max_entries)
             return value
 
     def _refresh(self) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Row, and_, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
 
 from zoompac.domain.errors import TokenIdTaken
 from zoompac.domain.models import (
@@ -21,6 +22,7 @@ from zoompac.domain.models import (
     DialInNumber,
     Grant,
     PacAccount,
+    PacUser,
     Plan,
     User,
     UserStatus,
@@ -75,13 +77,19 @@ class SqlStore:
     def find_user(self, user_ref: str) -> User | None:
         if "\x00" in user_ref:
             return None  # No stored id or e-mail contains NUL, and PostgreSQL text cannot.
-        # Zoom ids never contain "@", so the reference's shape picks the index to use.
-        condition = (
-            users.c.email_key == user_ref.lower() if "@" in user_ref else users.c.id == user_ref
+        with self._database.connect() as connection:
+            row = connection.execute(select(users).where(_user_ref_is(user_ref))).first()
+        return user_from_row(row) if row is not None else None
+
+    def find_pac_user(self, user_ref: str) -> PacUser | None:
+        if "\x00" in user_ref:
+            return None
+        query = select(users.c.id, users.c.account_id, users.c.pac_enabled).where(
+            _user_ref_is(user_ref)
         )
         with self._database.connect() as connection:
-            row = connection.execute(select(users).where(condition)).first()
-        return user_from_row(row) if row is not None else None
+            row = connection.execute(query).first()
+        return PacUser(row.id, row.account_id, bool(row.pac_enabled)) if row is not None else None
 
     def list_pac_accounts(self, user_id: str) -> list[PacAccount]:
         query = (
@@ -291,6 +299,13 @@ def app_from_row(row: Row[Any]) -> App:
         redirect_uri=row.redirect_uri,
         active=bool(row.active),
     )
+
+
+def _user_ref_is(user_ref: str) -> ColumnElement[bool]:
+    # Zoom ids never contain "@", so the reference's shape picks the index to use.
+    if "@" in user_ref:
+        return users.c.email_key == user_ref.lower()
+    return users.c.id == user_ref
 
 
 def user_from_row(row: Row[Any]) -> User:
