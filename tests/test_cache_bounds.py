@@ -1,8 +1,12 @@
-"""The read caches stay within their bound and drop their oldest entries first."""
+"""The read caches stay within their bound, drop their oldest entries first, and share records."""
 
 from __future__ import annotations
 
-from zoompac.storage.cache import VersionedCache, remember
+from pathlib import Path
+
+from zoompac.storage import admin
+from zoompac.storage.cache import CachedStore, SqliteReader, VersionedCache, remember
+from zoompac.storage.database import migrate, open_engine
 
 
 def test_remember_drops_oldest_batch() -> None:
@@ -45,3 +49,28 @@ def test_versioned_cache_new_version_empties() -> None:
     assert cache.get("user", 2) is None
     assert cache.get("other", 2) == b"new"
     assert cache.get("other", 1) is None
+
+
+def test_pac_user_shared_by_email_and_id(tmp_path: Path) -> None:
+    database = tmp_path / "cache.sqlite"
+    engine = open_engine(f"sqlite:///{database}")
+    migrate(engine)
+    admin.create_account(engine, "acct")
+    admin.create_user(engine, "acct", "Shared.User@example.com", user_id="shared-user")
+    reader = SqliteReader(str(database))
+    store = CachedStore(engine, reader)
+    try:
+        by_email = store.find_pac_user("SHARED.user@example.com")
+        by_id = store.find_pac_user("shared-user")
+        again = store.find_pac_user("shared.USER@example.com")
+    finally:
+        reader.close()
+        engine.dispose()
+
+    assert by_email is not None
+    assert by_email.id == "shared-user"
+    assert by_email.account_id == "acct"
+    assert by_email.pac_enabled
+    # One record serves every way of addressing the user.
+    assert by_id is by_email
+    assert again is by_email

@@ -218,7 +218,20 @@ class CachedStore(SqlStore):
     def find_pac_user(self, user_ref: str) -> PacUser | None:
         if "\x00" in user_ref:
             return None
-        return self._cached(self._pac_users, user_ref, self._reader.pac_user, MAX_PAC_USERS)
+        return self._cached(self._pac_users, user_ref, self._load_pac_user, MAX_PAC_USERS)
+
+    def _load_pac_user(self, user_ref: str) -> PacUser | None:
+        """Read a `PacUser` for `find_pac_user`; runs under `_lock`, inside `_cached`."""
+        user = self._reader.pac_user(user_ref)
+        if user is None or "@" not in user_ref:
+            return user
+        # Found by e-mail: share one record with lookups by id, stored under the id as well.
+        # A user addressed both ways then takes one record, and requests touch less memory.
+        known = self._pac_users.get(user.id)
+        if known is not None:
+            return known
+        remember(self._pac_users, user.id, user, MAX_PAC_USERS)
+        return user
 
     def list_pac_accounts(self, user_id: str) -> list[PacAccount]:
         # Not cached here: the HTTP layer keeps the encoded lists (`Runtime.pac_bodies`).
