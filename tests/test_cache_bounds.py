@@ -51,7 +51,7 @@ def test_versioned_cache_new_version_empties() -> None:
     assert cache.get("other", 1) is None
 
 
-def test_pac_user_shared_by_email_and_id(tmp_path: Path) -> None:
+def test_email_and_id_share_record(tmp_path: Path) -> None:
     database = tmp_path / "cache.sqlite"
     engine = open_engine(f"sqlite:///{database}")
     migrate(engine)

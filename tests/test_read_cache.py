@@ -57,7 +57,7 @@ def both_routes(
 
 
 def user_reader_token(server: ServerProcess) -> str:
-    """A token that may also read users: the demo app's scopes plus `user:read:admin`."""
+    """Return a token that may also read users: the demo app's scope plus `user:read:admin`."""
     admin_cli(
         server, "app", "update", "demo-client", "--scope", "pac:read:admin",
         "--scope", "user:read:admin",

@@ -17,7 +17,8 @@ from zoompac.domain.scopes import LIST_PAC_ACCOUNTS, OperationScopes
 
 ME = "me"
 
-# Either record of a user: the rules below read only `account_id` and, for PAC, `pac_enabled`.
+# A user record of either kind. The rules below read only `account_id`, and the PAC rules
+# `pac_enabled` as well.
 U = TypeVar("U", User, PacUser)
 
 
@@ -45,7 +46,7 @@ def resolve_user(store: Store, grant: Grant, user_ref: str, scopes: OperationSco
 
 
 def resolve_pac_user(store: Store, grant: Grant, user_ref: str, scopes: OperationScopes) -> PacUser:
-    """`resolve_user` for callers that need only the facts of `PacUser`."""
+    """Find the user a path's `userId` names, as `resolve_user` does, as a `PacUser`."""
     return _resolve(grant, user_ref, scopes, store.find_pac_user)
 
 

@@ -79,12 +79,14 @@ _USER_BY_ID = _query(
     *_USER_COLUMNS,
 )
 _USER_ID_BY_EMAIL = _query("SELECT id FROM users WHERE email_key = ?", "id")
+_PAC_USER_COLUMNS = ("id", "account_id", "pac_enabled")
 _PAC_USER_BY_ID = _query(
-    "SELECT id, account_id, pac_enabled FROM users WHERE id = ?", "id", "account_id", "pac_enabled"
+    f"SELECT {', '.join(_PAC_USER_COLUMNS)} FROM users WHERE id = ?",  # noqa: S608 (fixed text)
+    *_PAC_USER_COLUMNS,
 )
 _PAC_USER_BY_EMAIL = _query(
-    "SELECT id, account_id, pac_enabled FROM users WHERE email_key = ?",
-    *("id", "account_id", "pac_enabled"),
+    f"SELECT {', '.join(_PAC_USER_COLUMNS)} FROM users WHERE email_key = ?",  # noqa: S608
+    *_PAC_USER_COLUMNS,
 )
 _PAC_ACCOUNTS = _query(
     "SELECT p.id, p.conference_id, p.participant_password, p.listen_only_password,"
@@ -176,8 +178,8 @@ class CachedStore(SqlStore):
         # E-mail address as requested -> user id. Users are cached once, by id, however many
         # ways they are addressed.
         self._user_ids: dict[str, str | None] = {}
-        # `userId` as requested -> the facts of the PAC rules, apart from `_users`: the request
-        # path needs no more, and a whole `User` with its strings takes several times the memory.
+        # `userId` as requested -> `PacUser`. It is kept apart from `_users` because the PAC
+        # rules need no more, and a whole `User` with its strings takes several times the memory.
         self._pac_users: dict[str, PacUser | None] = {}
         self._grants: dict[str, Grant | None] = {}
         self._caches: tuple[dict[str, Any], ...] = (
@@ -221,7 +223,7 @@ class CachedStore(SqlStore):
         return self._cached(self._pac_users, user_ref, self._load_pac_user, MAX_PAC_USERS)
 
     def _load_pac_user(self, user_ref: str) -> PacUser | None:
-        """Read a `PacUser` for `find_pac_user`; runs under `_lock`, inside `_cached`."""
+        """Read a `PacUser` for `find_pac_user`. It runs under `_lock`, inside `_cached`."""
         user = self._reader.pac_user(user_ref)
         if user is None or "@" not in user_ref:
             return user
