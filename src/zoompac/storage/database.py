@@ -16,7 +16,7 @@ from zoompac.storage.tables import server_state
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 _SIGNING_KEY = "jwt_signing_key"
 # The newest migration under migrations/versions; a test keeps it equal to Alembic's head.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 # Any fixed number: every zoompac process that migrates one PostgreSQL database takes this
 # advisory lock first, so only one of them runs the migrations.
 _MIGRATION_LOCK_ID = 7_260_417

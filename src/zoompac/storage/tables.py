@@ -79,24 +79,25 @@ users = Table(
     Column("status", String(16), nullable=False),
     Column("pac_enabled", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Covering indexes: the PAC endpoint's user lookups read these alone (migration 0003).
+    Index("ix_users_pac_by_id", "id", "account_id", "pac_enabled"),
+    Index("ix_users_pac_by_email", "email_key", "id", "account_id", "pac_enabled"),
 )
 
 pac_accounts = Table(
     "pac_accounts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "user_id",
-        String(64),
-        ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    Column("user_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("account_id", String(64), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("conference_id", BigInteger, nullable=False),
     Column("participant_password", String(16), nullable=False),
     Column("listen_only_password", String(16), nullable=False),
     UniqueConstraint("account_id", "conference_id", name="uq_pac_accounts_account_conference"),
+    Index(
+        "ix_pac_accounts_by_user",
+        *("user_id", "id", "conference_id", "participant_password", "listen_only_password"),
+    ),
 )
 
 dial_in_numbers = Table(
@@ -108,11 +109,11 @@ dial_in_numbers = Table(
         Integer,
         ForeignKey("pac_accounts.id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
     ),
     Column("kind", String(16), nullable=False),
     Column("number", String(32), nullable=False),
     Column("country", String(64), nullable=False),
+    Index("ix_dial_in_numbers_by_pac_account", "pac_account_id", "id", "kind", "number", "country"),
 )
 
 access_tokens = Table(
