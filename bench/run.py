@@ -1469,7 +1469,12 @@ def render_scale_out(
         f"These servers run with `{shlex.join([*serve_args, '--no-control-plane'])}`"
         + (
             ": a limit that never bites, so every request is counted, in Redis on PostgreSQL and "
-            "in the process's memory on SQLite. The main table's server has the limits off."
+            "in the process's memory on SQLite. The main table's server "
+            + (
+                "has the limits off."
+                if "--no-rate-limits" in zoompac_extra
+                else f"runs with `{shlex.join(zoompac_extra)}`."
+            )
             if SCALE_OUT_LIMIT_ARGS[1] in serve_args
             else "."
         ),
