@@ -469,6 +469,52 @@ def test_daily_resets(midnight: Midnight):
     assert rate_headers(midnight.after) == limits("Light", "Daily-limit", 3, 2)
 
 
+# The clock moved back a day and forward again, as tests do through the control plane.
+
+REWIND_ADMIN_TOKEN = "rl-rewind-admin-token"
+
+
+@pytest.fixture(scope="module")
+def rewound(http: httpx.Client, rl_dir: Path) -> list[httpx.Response]:
+    server = ServerProcess(
+        rl_dir,
+        args=["--rate-limit", "free.light.daily=7"],
+        env={"ZOOMPAC_ADMIN_TOKEN": REWIND_ADMIN_TOKEN},
+    ).start()
+    admin = bearer(REWIND_ADMIN_TOKEN)
+
+    def set_clock(at: str) -> None:
+        change = {"freeze": True, "at": at}
+        response = http.post(f"{server.base_url}/zoompac/clock", headers=admin, json=change)
+        response.raise_for_status()
+
+    try:
+        set_clock("2031-01-03T00:00:00Z")
+        caller = caller_factory(http, server)("rl-free-rewind")
+        # Four requests count on 3 January and fill the per-second window.
+        responses = [caller.get(caller.user) for _ in range(4)]
+        set_clock("2031-01-02T23:00:00Z")
+        responses.append(caller.get(caller.user))
+        set_clock("2031-01-03T00:00:05Z")
+        responses.append(caller.get(caller.user))
+    finally:
+        server.stop()
+    return responses
+
+
+def test_rewind_statuses(rewound: list[httpx.Response]):
+    assert [r.status_code for r in rewound] == [200, 200, 200, 200, 429, 200]
+
+
+def test_rewind_rejected_request(rewound: list[httpx.Response]):
+    assert_zoom_error(rewound[4], 429, PER_SECOND_LIMITED)
+
+
+def test_rewind_keeps_later_day_count(rewound: list[httpx.Response]):
+    # The request rejected on 2 January leaves the four counted on 3 January as they were.
+    assert rate_headers(rewound[5]) == limits("Light", "Daily-limit", 7, 2)
+
+
 # Many clients at once.
 
 HAMMER_LIMIT = 10

@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from zoompac.domain.errors import ZoomApiError
 from zoompac.domain.models import Plan
@@ -160,9 +160,10 @@ class RateLimiter:
     def __init__(self, counter: RateCounter, policy: RateLimitPolicy) -> None:
         self.counter = counter
         self._policy = policy
-        # (account id, plan, label) -> its bucket name and limit, or None where no limit applies.
-        # Resolving them on every request took about 0.7 µs.
-        self._windows: dict[tuple[str, Plan, Label], tuple[str, Limit] | None] = {}
+        # (account id, plan, label) -> the bucket its requests count in and the limit that
+        # applies, or None where no limit applies. Resolving them on every request took about
+        # 0.7 µs.
+        self._buckets: dict[tuple[str, Plan, Label], tuple[str, Limit] | None] = {}
 
     @property
     def policy(self) -> RateLimitPolicy:
@@ -170,8 +171,9 @@ class RateLimiter:
 
     @policy.setter
     def policy(self, policy: RateLimitPolicy) -> None:
+        # The policy first: `_resolve` reads them in the other order (see there).
         self._policy = policy
-        self._windows = {}
+        self._buckets = {}
 
     def consume(self, account_id: str, plan: Plan, label: Label, now: float) -> RateDecision | None:
         """Count one request of an account; raise `RateLimited` when a window is full.
@@ -179,17 +181,17 @@ class RateLimiter:
         Returns None when no limit applies, so the response carries no rate-limit headers.
         """
         key = (account_id, plan, label)
-        window = self._windows.get(key, _UNRESOLVED)
-        if window is _UNRESOLVED:
-            window = self._resolve(key)
-        if window is None:
+        resolved = self._buckets.get(key, _UNRESOLVED)
+        if resolved is _UNRESOLVED:
+            resolved = self._resolve(key)
+        if resolved is None:
             return None
-        bucket, limit = window
+        bucket, limit = resolved
         allowed, limit_type, remaining, retry_at = self.counter.hit(bucket, limit, now)
         window_limit = limit.per_day if limit_type is LimitType.DAILY else limit.per_second
         assert window_limit is not None  # The counter only reports windows that have a limit.
         if allowed:
-            return RateDecision(label, limit_type, window_limit, remaining, True)
+            return RateDecision(label, limit_type, window_limit, remaining, allowed=True)
 
         if limit_type is LimitType.DAILY:
             decision = RateDecision(
@@ -212,20 +214,25 @@ class RateLimiter:
         raise RateLimited(decision)
 
     def _resolve(self, key: tuple[str, Plan, Label]) -> tuple[str, Limit] | None:
+        # The map before the policy: if the policy is replaced in between, this stores the new
+        # policy's limit in the map being dropped, never the old limit in the new map.
+        buckets = self._buckets
+        policy = self._policy
         account_id, plan, label = key
-        limit = self._policy.limit_for(plan, label)
-        window = None
+        limit = policy.limit_for(plan, label)
+        resolved = None
         if limit is not None and (limit.per_second is not None or limit.per_day is not None):
-            window = (f"{account_id}:{label.value}", limit)
-        # Accounts are few, but a bound keeps a store of many from growing this without end.
-        if len(self._windows) >= _MAX_WINDOWS:
-            self._windows = {}
-        self._windows[key] = window
-        return window
+            resolved = (f"{account_id}:{label.value}", limit)
+        # A bound keeps a store of very many accounts from growing the map without end.
+        if len(buckets) >= _MAX_BUCKETS:
+            buckets.clear()
+        buckets[key] = resolved
+        return resolved
 
 
-_UNRESOLVED: Any = object()
-_MAX_WINDOWS = 10_000
+# The marker `consume` gets for a key not yet resolved, compared by identity.
+_UNRESOLVED: tuple[str, Limit] = ("", Limit(None))
+_MAX_BUCKETS = 10_000
 
 
 class _BucketState:
@@ -256,10 +263,10 @@ class InMemoryRateCounter:
             state = self._buckets.get(bucket)
             if state is None:
                 state = self._buckets[bucket] = _BucketState(day)
-            elif state.day != day:
-                state.day = day
-                state.used_today = 0
-            if limit.per_day is not None and state.used_today >= limit.per_day:
+            # Only a counted request moves the day: a request that is rejected after the clock
+            # went back a day must leave the later day's count as it is.
+            used_today = state.used_today if state.day == day else 0
+            if limit.per_day is not None and used_today >= limit.per_day:
                 return False, LimitType.DAILY, 0, float((day + 1) * SECONDS_PER_DAY)
 
             recent = state.recent
@@ -270,7 +277,8 @@ class InMemoryRateCounter:
                 return False, LimitType.PER_SECOND, 0, recent[0] + 1.0
 
             recent.append(now)
-            state.used_today += 1
+            state.day = day
+            state.used_today = used_today + 1
             if limit.per_day is not None:
                 return True, LimitType.DAILY, limit.per_day - state.used_today, 0.0
             assert limit.per_second is not None  # A limit has at least one window.

@@ -51,43 +51,43 @@ def error_headers(error: errors.ZoomApiError) -> dict[str, str] | None:
 
 
 def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
-    headers = {
-        "X-RateLimit-Category": decision.label.value,
-        "X-RateLimit-Type": decision.limit_type.value,
-        "X-RateLimit-Limit": str(decision.limit),
-        "X-RateLimit-Remaining": str(decision.remaining),
+    """Return `raw_rate_limit_headers` as a dict of text, for Starlette responses."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in raw_rate_limit_headers(decision)
     }
-    if decision.retry_after_seconds is not None:
-        headers["Retry-After"] = str(decision.retry_after_seconds)
-    elif decision.retry_after_date is not None and decision.limit_type is LimitType.DAILY:
-        headers["Retry-After"] = decision.retry_after_date.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return headers
 
 
 RawHeaders = list[tuple[bytes, bytes]]
 
 
 def raw_error_headers(error: errors.ZoomApiError) -> RawHeaders:
-    """`error_headers` as ASGI header pairs."""
+    """Return `error_headers` as ASGI header pairs."""
     return raw_rate_limit_headers(error.decision) if isinstance(error, RateLimited) else []
 
 
 def raw_rate_limit_headers(decision: RateDecision) -> RawHeaders:
-    """`rate_limit_headers` as ASGI header pairs, with names in lower case as Starlette sends."""
-    if decision.retry_after_seconds is None and decision.retry_after_date is None:
-        # Every counted request gets these, and only the remaining count changes between them.
-        fixed = _fixed_rate_limit_headers(decision.label, decision.limit_type, decision.limit)
-        return [*fixed, (b"x-ratelimit-remaining", str(decision.remaining).encode())]
-    return [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in rate_limit_headers(decision).items()
-    ]
+    """Return Zoom's rate-limit headers for a decision, as ASGI header pairs.
+
+    Names are in lower case, as Starlette sends every header name.
+    """
+    fixed = _fixed_rate_limit_headers(decision.label, decision.limit_type, decision.limit)
+    headers = [*fixed, (b"x-ratelimit-remaining", str(decision.remaining).encode())]
+    if decision.allowed:
+        return headers
+    if decision.retry_after_seconds is not None:
+        headers.append((b"retry-after", str(decision.retry_after_seconds).encode()))
+    elif decision.retry_after_date is not None and decision.limit_type is LimitType.DAILY:
+        retry_at = decision.retry_after_date.strftime("%Y-%m-%dT%H:%M:%SZ")
+        headers.append((b"retry-after", retry_at.encode()))
+    return headers
 
 
 @functools.lru_cache(maxsize=64)
 def _fixed_rate_limit_headers(
     label: str, limit_type: str, limit: int
 ) -> tuple[tuple[bytes, bytes], ...]:
+    # Every counted request sends these, and only the remaining count changes between them.
     return (
         (b"x-ratelimit-category", label.encode("latin-1")),
         (b"x-ratelimit-type", limit_type.encode("latin-1")),
