@@ -91,16 +91,18 @@ def test_pac_queries_read_covering_indexes_only(tmp_path: Path) -> None:
             plans.append([row[-1] for row in rows])
     engine.dispose()
 
-    # Every step searches a covering index: no step reads table rows.
-    assert plans == [
-        ["SEARCH users USING COVERING INDEX ix_users_pac_by_id (id=?)"],
-        ["SEARCH users USING COVERING INDEX ix_users_pac_by_email (email_key=?)"],
-        [
-            "SEARCH p USING COVERING INDEX ix_pac_accounts_by_user (user_id=?)",
-            "SEARCH n USING COVERING INDEX ix_dial_in_numbers_by_pac_account (pac_account_id=?)"
-            " LEFT-JOIN",
-        ],
+    # Every step searches a covering index, so no step reads table rows. The plan's wording
+    # differs between SQLite versions; the index names and "COVERING INDEX" do not.
+    expected = [
+        ["ix_users_pac_by_id"],
+        ["ix_users_pac_by_email"],
+        ["ix_pac_accounts_by_user", "ix_dial_in_numbers_by_pac_account"],
     ]
+    assert len(plans) == len(expected)
+    for steps, indexes in zip(plans, expected, strict=True):
+        assert len(steps) == len(indexes)
+        for step, index in zip(steps, indexes, strict=True):
+            assert f"USING COVERING INDEX {index} " in step
 
 
 def test_downgrade_restores_plain_indexes(tmp_path: Path) -> None:

@@ -79,9 +79,12 @@ users = Table(
     Column("status", String(16), nullable=False),
     Column("pac_enabled", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    # Covering indexes: the PAC endpoint's user lookups read these alone (migration 0003).
-    Index("ix_users_pac_by_id", "id", "account_id", "pac_enabled"),
-    Index("ix_users_pac_by_email", "email_key", "id", "account_id", "pac_enabled"),
+    # Covering indexes, on SQLite only: the PAC endpoint's user lookups there read these alone
+    # (migration 0003).
+    Index("ix_users_pac_by_id", "id", "account_id", "pac_enabled").ddl_if(dialect="sqlite"),
+    Index("ix_users_pac_by_email", "email_key", "id", "account_id", "pac_enabled").ddl_if(
+        dialect="sqlite"
+    ),
 )
 
 pac_accounts = Table(
@@ -96,7 +99,11 @@ pac_accounts = Table(
     UniqueConstraint("account_id", "conference_id", name="uq_pac_accounts_account_conference"),
     Index(
         "ix_pac_accounts_by_user",
-        *("user_id", "id", "conference_id", "participant_password", "listen_only_password"),
+        "user_id",
+        "id",
+        "conference_id",
+        "participant_password",
+        "listen_only_password",
     ),
 )
 
