@@ -65,8 +65,8 @@ USER_TOKENS = 16
 
 # The scale-out servers always count every request against a limit that never bites, because
 # with `--no-rate-limits` zoompac never calls Redis. Their SQLite reference counts in its own
-# memory. scripts/bench gives the main zoompac server the same limit unless RATE_LIMIT_ARGS says
-# otherwise.
+# memory. scripts/bench gives the main zoompac server the same limit unless RATE_LIMIT_ARGS sets
+# other arguments.
 SCALE_OUT_LIMIT_ARGS = ["--rate-limit", "business.light=1000000"]
 SCALE_OUT_MIXES = {  # mix number: (label, wrk script)
     "1": ("1 by user id", "by_id.lua"),
@@ -716,13 +716,14 @@ LIST_FILES = ("ids.txt", "emails.txt", "pac_off.txt", "me_users.txt")
 
 def describe_rate_limits(zoompac_extra: list[str]) -> str:
     """Return the report's words for how the main zoompac server treated rate limits."""
+    arguments = shlex.join(zoompac_extra)
     if "--no-rate-limits" in zoompac_extra:
-        return f"switched off with `{shlex.join(zoompac_extra)}`: requests were not counted"
-    if "--rate-limit" in zoompac_extra:
-        return (
-            f"counted on every request, with `{shlex.join(zoompac_extra)}`, a limit the load "
-            "never reaches"
-        )
+        return f"switched off with `{arguments}`: requests were not counted"
+    if any(arg == "--rate-limit" or arg.startswith("--rate-limit=") for arg in zoompac_extra):
+        counted = f"counted on every request, with `{arguments}`"
+        if arguments == shlex.join(SCALE_OUT_LIMIT_ARGS):
+            return f"{counted}, a limit the load never reaches"
+        return counted
     return "left at the server's default, Zoom's limits (RATE_LIMIT_ARGS empty)"
 
 
