@@ -474,8 +474,16 @@ def test_daily_resets(midnight: Midnight):
 REWIND_ADMIN_TOKEN = "rl-rewind-admin-token"
 
 
+@dataclass(frozen=True)
+class Rewound:
+    first_day: list[httpx.Response]  # 3 January, 00:00:00
+    back: list[httpx.Response]  # 2 January, 23:00:00: five requests in one second
+    forward: httpx.Response  # 3 January, 00:00:05
+    back_again: httpx.Response  # 2 January, 23:00:10
+
+
 @pytest.fixture(scope="module")
-def rewound(http: httpx.Client, rl_dir: Path) -> list[httpx.Response]:
+def rewound(http: httpx.Client, rl_dir: Path) -> Rewound:
     server = ServerProcess(
         rl_dir,
         args=["--rate-limit", "free.light.daily=7"],
@@ -491,28 +499,57 @@ def rewound(http: httpx.Client, rl_dir: Path) -> list[httpx.Response]:
     try:
         set_clock("2031-01-03T00:00:00Z")
         caller = caller_factory(http, server)("rl-free-rewind")
-        # Four requests count on 3 January and fill the per-second window.
-        responses = [caller.get(caller.user) for _ in range(4)]
+        first_day = [caller.get(caller.user) for _ in range(4)]
         set_clock("2031-01-02T23:00:00Z")
-        responses.append(caller.get(caller.user))
+        back = [caller.get(caller.user) for _ in range(5)]
         set_clock("2031-01-03T00:00:05Z")
-        responses.append(caller.get(caller.user))
+        forward = caller.get(caller.user)
+        set_clock("2031-01-02T23:00:10Z")
+        back_again = caller.get(caller.user)
     finally:
         server.stop()
-    return responses
+    return Rewound(first_day, back, forward, back_again)
 
 
-def test_rewind_statuses(rewound: list[httpx.Response]):
-    assert [r.status_code for r in rewound] == [200, 200, 200, 200, 429, 200]
+def test_rewind_first_day(rewound: Rewound):
+    assert [rate_headers(r) for r in rewound.first_day] == [
+        limits("Light", "Daily-limit", 7, 6),
+        limits("Light", "Daily-limit", 7, 5),
+        limits("Light", "Daily-limit", 7, 4),
+        limits("Light", "Daily-limit", 7, 3),
+    ]
 
 
-def test_rewind_rejected_request(rewound: list[httpx.Response]):
-    assert_zoom_error(rewound[4], 429, PER_SECOND_LIMITED)
+def test_rewind_statuses(rewound: Rewound):
+    statuses = [r.status_code for r in (*rewound.first_day, *rewound.back)]
+    assert statuses == [200, 200, 200, 200, 200, 200, 200, 200, 429]
+    assert rewound.forward.status_code == 200
+    assert rewound.back_again.status_code == 200
 
 
-def test_rewind_keeps_later_day_count(rewound: list[httpx.Response]):
+def test_rewind_counts_earlier_day(rewound: Rewound):
+    # The requests logged at 00:00:00 on 3 January do not fill 2 January's window, and the
+    # earlier day keeps its own count.
+    assert [rate_headers(r) for r in rewound.back[:4]] == [
+        limits("Light", "Daily-limit", 7, 6),
+        limits("Light", "Daily-limit", 7, 5),
+        limits("Light", "Daily-limit", 7, 4),
+        limits("Light", "Daily-limit", 7, 3),
+    ]
+
+
+def test_rewind_per_second_limit(rewound: Rewound):
+    assert_zoom_error(rewound.back[4], 429, PER_SECOND_LIMITED)
+    assert rate_headers(rewound.back[4]) == limits("Light", "QPS", 4, 0, retry_after="1")
+
+
+def test_rewind_keeps_later_day_count(rewound: Rewound):
     # The request rejected on 2 January leaves the four counted on 3 January as they were.
-    assert rate_headers(rewound[5]) == limits("Light", "Daily-limit", 7, 2)
+    assert rate_headers(rewound.forward) == limits("Light", "Daily-limit", 7, 2)
+
+
+def test_rewind_keeps_earlier_day_count(rewound: Rewound):
+    assert rate_headers(rewound.back_again) == limits("Light", "Daily-limit", 7, 2)
 
 
 # Many clients at once.

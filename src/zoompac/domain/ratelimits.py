@@ -236,18 +236,23 @@ _MAX_BUCKETS = 10_000
 
 
 class _BucketState:
-    """One bucket's counts: the times of its requests in the last second, and today's total."""
+    """One bucket's counts: the times of its requests in the last second, and a total a day."""
 
-    __slots__ = ("day", "recent", "used_today")
+    __slots__ = ("days", "recent")
 
-    def __init__(self, day: int) -> None:
-        self.day = day
-        self.used_today = 0
+    def __init__(self) -> None:
         self.recent: deque[float] = deque()
+        # UTC day number -> requests counted that day. The control plane can move the clock
+        # back to an earlier day, whose count then still applies, as with Redis.
+        self.days: dict[int, int] = {}
+
+
+# How many days of counts a bucket keeps. Counting on one more day drops the earliest.
+_MAX_DAYS = 32
 
 
 class InMemoryRateCounter:
-    """A sliding one-second log and a UTC-day counter per bucket, for one server process.
+    """A sliding one-second log and UTC-day counts per bucket, for one server process.
 
     The log keeps the times of the requests counted in the last second, so no interval of one
     second, wherever it starts, counts more requests than the limit.
@@ -262,14 +267,18 @@ class InMemoryRateCounter:
         with self._lock:
             state = self._buckets.get(bucket)
             if state is None:
-                state = self._buckets[bucket] = _BucketState(day)
-            # Only a counted request moves the day: a request that is rejected after the clock
-            # went back a day must leave the later day's count as it is.
-            used_today = state.used_today if state.day == day else 0
+                state = self._buckets[bucket] = _BucketState()
+            used_today = state.days.get(day, 0)
             if limit.per_day is not None and used_today >= limit.per_day:
                 return False, LimitType.DAILY, 0, float((day + 1) * SECONDS_PER_DAY)
 
             recent = state.recent
+            # Requests logged over a second after `now` are dropped: the clock went back, and
+            # they would otherwise fill the window until the clock caught up with them. Threads
+            # take `now` before the lock, so a request logged a moment after `now` is in order.
+            future = now + 1.0
+            while recent and recent[-1] > future:
+                recent.pop()
             horizon = now - 1.0
             while recent and recent[0] <= horizon:
                 recent.popleft()
@@ -277,10 +286,11 @@ class InMemoryRateCounter:
                 return False, LimitType.PER_SECOND, 0, recent[0] + 1.0
 
             recent.append(now)
-            state.day = day
-            state.used_today = used_today + 1
+            if day not in state.days and len(state.days) >= _MAX_DAYS:
+                del state.days[min(state.days)]
+            state.days[day] = used_today + 1
             if limit.per_day is not None:
-                return True, LimitType.DAILY, limit.per_day - state.used_today, 0.0
+                return True, LimitType.DAILY, limit.per_day - used_today - 1, 0.0
             assert limit.per_second is not None  # A limit has at least one window.
             return True, LimitType.PER_SECOND, limit.per_second - len(recent), 0.0
 

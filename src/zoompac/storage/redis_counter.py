@@ -15,9 +15,11 @@ from zoompac.storage.health import DependencyHealth
 # How long a request may wait for Redis, in seconds, before it fails with a 503.
 REDIS_TIMEOUT_SECONDS = 2
 
-# One atomic step per request: the same sliding one-second log and UTC-day count as the
-# in-process counter, in a sorted set and a counter per bucket. Scores and times travel as
-# strings because Redis turns Lua numbers into integers.
+# One atomic step per request: the same sliding one-second log and UTC-day counts as the
+# in-process counter, in a sorted set and a counter per bucket and day. As there, requests logged
+# over a second after `now`, after the clock went back, leave the log first: servers stamp
+# requests before they reach Redis, so one logged a moment after `now` is in order. Scores and times
+# travel as strings because Redis turns Lua numbers into integers.
 _HIT_SCRIPT = """
 local now = tonumber(ARGV[1])
 local per_second = tonumber(ARGV[2])
@@ -26,6 +28,7 @@ local used_today = tonumber(redis.call('GET', KEYS[2]) or '0')
 if per_day >= 0 and used_today >= per_day then
   return {0, 'day', '0'}
 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. tostring(now + 1), '+inf')
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - 1))
 local in_window = redis.call('ZCARD', KEYS[1])
 if per_second >= 0 and in_window >= per_second then
