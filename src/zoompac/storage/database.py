@@ -85,11 +85,12 @@ def migrate(engine: Engine) -> None:
     if _current_revision(engine) == HEAD_REVISION:
         return  # Skips importing Alembic, which would stay in the server's memory for nothing.
 
+    # Alembic announces every step at INFO, and its plugins already on import; a server start
+    # should not.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
     from alembic.config import Config
 
-    # Alembic announces every step at INFO; a server start should not.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     config = Config()
     config.set_main_option("script_location", _MIGRATIONS)
     with engine.begin() as connection:
