@@ -21,6 +21,7 @@ import platform
 import random
 import re
 import resource
+import secrets
 import shlex
 import shutil
 import signal
@@ -429,6 +430,11 @@ def make_servers(
 ) -> dict[str, Server]:
     """The three servers, each pinned to the server core and listening on 127.0.0.1."""
     ports = free_ports(3)
+    # An admin token of the run's own, so that zoompac leaves the token file in the user's
+    # data folder, which a `zoompac serve` running beside the benchmark reads, alone.
+    admin_token = work / "admin-token"
+    admin_token.write_text(secrets.token_urlsafe(24) + "\n")
+    admin_token.chmod(0o600)
     commands = {
         "baseline": [sys.executable, str(BENCH / "baseline_app.py"), "--port", str(ports[0])],
         # `-v error` keeps Prism from logging every request, as the access log is off elsewhere.
@@ -436,7 +442,7 @@ def make_servers(
                   *f"--host {HOST} --port {ports[1]} -v error".split()],
         "zoompac": [sys.executable, "-m", "zoompac", "serve", "--database", f"sqlite:///{database}",
                     *f"--host {HOST} --port {ports[2]} --log-level warning".split(),
-                    *zoompac_extra],
+                    "--admin-token-file", str(admin_token), *zoompac_extra],
     }  # fmt: skip
     return {
         name: Server(name, pinned(args.server_cpu, command), port, work / f"{name}.log")
