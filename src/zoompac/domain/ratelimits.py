@@ -97,6 +97,14 @@ class RateCounter(Protocol):
         """
         ...
 
+    def rewind(self, now: float) -> None:
+        """Forget the per-second log's requests stamped after `now`: the clock went back to it.
+
+        Otherwise they would fill the window until the clock caught up with them. Day counts
+        stay, so a day's limit still applies when the clock returns to that day.
+        """
+        ...
+
 
 class RateLimitPolicy:
     """Which limit applies to an account's plan and a label, after the server's overrides."""
@@ -247,7 +255,7 @@ class _BucketState:
         self.days: dict[int, int] = {}
 
 
-# How many days of counts a bucket keeps. Counting on one more day drops the earliest.
+# How many days of counts a bucket keeps. Counting on one more day drops the day farthest from it.
 _MAX_DAYS = 32
 
 
@@ -273,12 +281,6 @@ class InMemoryRateCounter:
                 return False, LimitType.DAILY, 0, float((day + 1) * SECONDS_PER_DAY)
 
             recent = state.recent
-            # Requests logged over a second after `now` are dropped: the clock went back, and
-            # they would otherwise fill the window until the clock caught up with them. Threads
-            # take `now` before the lock, so a request logged a moment after `now` is in order.
-            future = now + 1.0
-            while recent and recent[-1] > future:
-                recent.pop()
             horizon = now - 1.0
             while recent and recent[0] <= horizon:
                 recent.popleft()
@@ -287,12 +289,17 @@ class InMemoryRateCounter:
 
             recent.append(now)
             if day not in state.days and len(state.days) >= _MAX_DAYS:
-                del state.days[min(state.days)]
+                del state.days[max(state.days, key=lambda kept: abs(kept - day))]
             state.days[day] = used_today + 1
             if limit.per_day is not None:
                 return True, LimitType.DAILY, limit.per_day - used_today - 1, 0.0
             assert limit.per_second is not None  # A limit has at least one window.
             return True, LimitType.PER_SECOND, limit.per_second - len(recent), 0.0
+
+    def rewind(self, now: float) -> None:
+        with self._lock:
+            for state in self._buckets.values():
+                state.recent = deque(stamp for stamp in state.recent if stamp <= now)
 
     def clear(self) -> None:
         with self._lock:

@@ -16,9 +16,7 @@ from zoompac.storage.health import DependencyHealth
 REDIS_TIMEOUT_SECONDS = 2
 
 # One atomic step per request: the same sliding one-second log and UTC-day counts as the
-# in-process counter, in a sorted set and a counter per bucket and day. As there, requests logged
-# over a second after `now`, after the clock went back, leave the log first: servers stamp
-# requests before they reach Redis, so one logged a moment after `now` is in order. Scores and times
+# in-process counter, in a sorted set and a counter per bucket and day. Scores and times
 # travel as strings because Redis turns Lua numbers into integers.
 _HIT_SCRIPT = """
 local now = tonumber(ARGV[1])
@@ -28,7 +26,6 @@ local used_today = tonumber(redis.call('GET', KEYS[2]) or '0')
 if per_day >= 0 and used_today >= per_day then
   return {0, 'day', '0'}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. tostring(now + 1), '+inf')
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - 1))
 local in_window = redis.call('ZCARD', KEYS[1])
 if per_second >= 0 and in_window >= per_second then
@@ -94,6 +91,13 @@ class RedisRateCounter:
             return True, LimitType.DAILY, limit.per_day - used_today, 0.0
         assert limit.per_second is not None  # A limit has at least one window.
         return True, LimitType.PER_SECOND, limit.per_second - in_window, 0.0
+
+    def rewind(self, now: float) -> None:
+        try:
+            for key in self._client.scan_iter(f"{self._prefix}:rate:*:second", count=1000):
+                self._client.zremrangebyscore(key, f"({now!r}", "+inf")
+        except redis.RedisError as exc:
+            raise self.health.failed(exc) from exc
 
     def clear(self) -> None:
         try:

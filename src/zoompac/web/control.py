@@ -184,8 +184,10 @@ async def read_clock(request: Request) -> Response:
 
 async def change_clock(request: Request) -> Response:
     change = _model(ClockChange, await _json_body(request))
-    clock = _runtime(request).clock
+    runtime = _runtime(request)
+    clock = runtime.clock
     saved = clock.state()
+    before = clock.timestamp()
     try:
         if change.freeze is True:
             clock.freeze(change.at)
@@ -198,7 +200,10 @@ async def change_clock(request: Request) -> Response:
     except ValueError as exc:
         clock.restore(saved)  # A change applies whole or not at all.
         raise ControlPlaneError(str(exc)) from exc
-    return JSONResponse(_clock_state(_runtime(request)))
+    after = clock.timestamp()
+    if after < before:
+        await runtime.run_blocking(runtime.rate_counter.rewind, after)
+    return JSONResponse(_clock_state(runtime))
 
 
 async def read_settings(request: Request) -> Response:
