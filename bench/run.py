@@ -430,8 +430,8 @@ def make_servers(
 ) -> dict[str, Server]:
     """The three servers, each pinned to the server core and listening on 127.0.0.1."""
     ports = free_ports(3)
-    # An admin token of the run's own, so that zoompac leaves the token file in the user's
-    # data folder, which a `zoompac serve` running beside the benchmark reads, alone.
+    # The run's own admin token. Without one, zoompac rewrites the token file in the user's
+    # data folder, which a `zoompac serve` running beside the benchmark reads.
     admin_token = work / "admin-token"
     admin_token.write_text(secrets.token_urlsafe(24) + "\n")
     admin_token.chmod(0o600)

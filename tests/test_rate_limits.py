@@ -345,8 +345,8 @@ def test_override_off_keeps_medium(at_limited: CallerFactory):
 
 
 def test_override_off_keeps_daily(at_limited: CallerFactory):
-    # Free's 4 per second is off, its 6,000 per day stays. The account is this test's alone: on
-    # Redis, servers over one data folder share their counts.
+    # Free's 4 per second is off, its 6,000 per day stays. No other test uses the account,
+    # because on Redis the servers over one data folder share their counts.
     caller = at_limited("rl-free-override")
     responses = [caller.get(caller.user) for _ in range(6)]
     assert [r.status_code for r in responses] == [200] * 6

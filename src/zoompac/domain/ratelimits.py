@@ -98,7 +98,7 @@ class RateCounter(Protocol):
         ...
 
     def rewind(self, now: float) -> None:
-        """Forget the per-second log's requests stamped after `now`: the clock went back to it.
+        """Forget the per-second log's requests stamped after `now`, because the clock went back.
 
         Otherwise they would fill the window until the clock caught up with them. Day counts
         stay, so a day's limit still applies when the clock returns to that day.
@@ -179,7 +179,7 @@ class RateLimiter:
 
     @policy.setter
     def policy(self, policy: RateLimitPolicy) -> None:
-        # The policy first: `_resolve` reads them in the other order (see there).
+        # Replace the policy before the map, because `_resolve` reads them in the other order.
         self._policy = policy
         self._buckets = {}
 
@@ -222,8 +222,8 @@ class RateLimiter:
         raise RateLimited(decision)
 
     def _resolve(self, key: tuple[str, Plan, Label]) -> tuple[str, Limit] | None:
-        # The map before the policy: if the policy is replaced in between, this stores the new
-        # policy's limit in the map being dropped, never the old limit in the new map.
+        # Read the map before the policy. If the policy is replaced in between, this stores the
+        # new policy's limit in the map being dropped, never the old limit in the new map.
         buckets = self._buckets
         policy = self._policy
         account_id, plan, label = key

@@ -80,7 +80,7 @@ _USER_BY_ID = _query(
 )
 _USER_ID_BY_EMAIL = _query("SELECT id FROM users WHERE email_key = ?", "id")
 _PAC_USER_COLUMNS = ("id", "account_id", "pac_enabled")
-# SQLite's planner prefers the unique index of the key, which holds no other column, so the
+# SQLite's planner prefers the unique index of the key, which contains no other column, so the
 # covering indexes of migration 0003 are named. Without them each query fails ("no such index"),
 # so the reader must open only migrated databases, as `build_runtime` ensures.
 _PAC_USER_BY_ID = _query(

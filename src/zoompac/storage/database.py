@@ -85,8 +85,8 @@ def migrate(engine: Engine) -> None:
     if _current_revision(engine) == HEAD_REVISION:
         return  # Skips importing Alembic, which would stay in the server's memory for nothing.
 
-    # Alembic announces every step at INFO, and its plugins already on import; a server start
-    # should not.
+    # Alembic logs every step at INFO, and its plugins log on import, so the level is set
+    # before the import. A server start should not show these lines.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
     from alembic.config import Config

@@ -26,6 +26,7 @@ from zoompac.domain.secrets import new_tracking_id
 from zoompac.web.endpoint import authenticate, bearer_of, count_request, decode_user_ref
 from zoompac.web.errors import (
     INTERNAL_ERROR,
+    RawHeaders,
     raw_error_headers,
     raw_rate_limit_headers,
     status_of,
@@ -37,7 +38,7 @@ from zoompac.web.runtime import Runtime
 
 logger = logging.getLogger("zoompac.web")
 
-Headers = list[tuple[bytes, bytes]]
+Headers = RawHeaders
 _JSON = (b"content-type", b"application/json")
 
 

@@ -1,4 +1,4 @@
-"""Cover the PAC endpoint's lookups with indexes that hold every column they read.
+"""Cover the PAC endpoint's lookups with indexes that contain every column they read.
 
 A lookup through a plain index reads the index, then the table row it points to. With a million
 users, both pages are rarely in SQLite's page cache, so each costs a read from the file. The PAC
