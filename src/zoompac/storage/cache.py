@@ -1,13 +1,14 @@
-"""Fast reads for the request path on SQLite: one dedicated connection and a cache.
+"""Fast reads for the request path: one dedicated connection and a cache.
 
-`refresh()` asks `CommitWatch` whether any connection, in this process or another one, has
-committed to the database file (about 2 µs under `zoompac serve`), and drops everything cached
-after any commit by any writer: the server, `zoompac admin` or another worker. Every request
-calls it once before its first read.
+`refresh()` asks the `Reader` whether any connection, in this process or another one, has
+committed to the database, and drops everything cached after any commit by any writer: the
+server, `zoompac admin`, another worker or another server. Every request calls it once before
+its first read. On SQLite, `SqliteReader` asks `CommitWatch` (about 2 µs under `zoompac
+serve`); on PostgreSQL, `PostgresReader` compares snapshots (one round trip).
 
-A cache miss runs fixed SQL on that same connection with the sqlite3 module, which keeps each
-statement prepared. Building the same query through SQLAlchemy costs several times more than
-SQLite spends running it.
+A cache miss runs fixed SQL on the reader's connection, with the sqlite3 module or psycopg,
+which keep each statement prepared. Building the same query through SQLAlchemy costs several
+times more than SQLite spends running it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from zoompac.domain.models import Account, App, Grant, PacAccount, PacUser, User
 from zoompac.storage.changes import CommitWatch
+from zoompac.storage.health import DependencyHealth
 from zoompac.storage.repository import (
     SqlStore,
     account_from_row,
@@ -47,16 +49,16 @@ MAX_ENTRIES = 20_000
 MAX_PAC_USERS = 50_000
 
 
-class _Query(NamedTuple):
-    """Fixed SQL and the row type its result columns map to by position."""
+class Query(NamedTuple):
+    """Fixed SQL in SQLite's dialect, and the row type its result columns map to by position."""
 
     sql: str
     row: Any
 
 
-def _query(sql: str, *columns: str) -> _Query:
+def _query(sql: str, *columns: str) -> Query:
     # Rows get attribute access, as the row converters of `SqlStore` expect.
-    return _Query(sql, namedtuple("Row", columns))
+    return Query(sql, namedtuple("Row", columns))
 
 
 _ACCOUNT = _query(
@@ -104,26 +106,38 @@ _PAC_ACCOUNTS = _query(
 _GRANT = _query(
     "SELECT t.app_id, a.client_id, t.account_id, t.user_id, t.scopes, t.expires_at"
     " FROM access_tokens AS t JOIN apps AS a ON a.id = t.app_id"
-    " WHERE t.id = ? AND t.revoked = 0 AND a.active = 1",
+    # `NOT` and a bare column read the same 0 and 1 on SQLite as booleans on PostgreSQL.
+    " WHERE t.id = ? AND NOT t.revoked AND a.active",
     *("app_id", "client_id", "account_id", "user_id", "scopes", "expires_at"),
+)
+# Every query above, for readers that rewrite them into their own dialect.
+QUERIES = (
+    _ACCOUNT,
+    _USER_BY_ID,
+    _USER_ID_BY_EMAIL,
+    _PAC_USER_BY_ID,
+    _PAC_USER_BY_EMAIL,
+    _PAC_ACCOUNTS,
+    _GRANT,
 )
 
 
-class SqliteReader:
-    """The read connection: change detection and the request path's queries."""
+class Reader:
+    """The request path's reads with fixed SQL, and the check for commits by anyone.
 
-    def __init__(self, database_path: str, *, read_files: bool = False) -> None:
-        """Open the read connection; `read_files` as for `CommitWatch`."""
-        self._connection = sqlite3.connect(
-            database_path, check_same_thread=False, isolation_level=None
-        )
-        self._lock = threading.Lock()
-        self._commits = CommitWatch(self._connection, database_path, read_files=read_files)
+    Subclasses run the SQL on a connection of their own and report whether any connection has
+    committed since the last check.
+    """
+
+    # Shared with the store, so that an outage is logged once (None: the store keeps its own).
+    health: DependencyHealth | None = None
 
     def changed(self) -> bool:
         """Return whether any connection has committed since the last call."""
-        with self._lock:
-            return self._commits.committed()
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
 
     def account(self, account_id: str) -> Account | None:
         row = self._one(_ACCOUNT, account_id)
@@ -153,29 +167,57 @@ class SqliteReader:
         return PacUser(user_id, sys.intern(row.account_id), bool(row.pac_enabled))
 
     def pac_accounts(self, user_id: str) -> list[PacAccount]:
-        with self._lock:
-            rows = self._connection.execute(_PAC_ACCOUNTS.sql, (user_id,)).fetchall()
+        rows = self._all(_PAC_ACCOUNTS, user_id)
         return pac_accounts_from_rows([_PAC_ACCOUNTS.row._make(row) for row in rows])
 
     def grant(self, token_id: str) -> Grant | None:
         row = self._one(_GRANT, token_id)
         return grant_from_row(token_id, row) if row is not None else None
 
+    def _one(self, query: Query, value: str) -> Any:
+        rows = self._all(query, value)
+        return query.row._make(rows[0]) if rows else None
+
+    def _all(self, query: Query, value: str) -> list[Any]:
+        """Run `query` with its one parameter and return the rows as tuples."""
+        raise NotImplementedError
+
+
+class SqliteReader(Reader):
+    """The read connection to a SQLite file, which notices commits through `CommitWatch`."""
+
+    def __init__(self, database_path: str, *, read_files: bool = False) -> None:
+        """Open the read connection; `read_files` as for `CommitWatch`."""
+        self._connection = sqlite3.connect(
+            database_path, check_same_thread=False, isolation_level=None
+        )
+        self._lock = threading.Lock()
+        self._commits = CommitWatch(self._connection, database_path, read_files=read_files)
+
+    def changed(self) -> bool:
+        with self._lock:
+            return self._commits.committed()
+
     def close(self) -> None:
         self._connection.close()
         self._commits.close()
 
-    def _one(self, query: _Query, value: str) -> Any:
+    def _one(self, query: Query, value: str) -> Any:
+        # `fetchone` rather than the base class's list: the hot path runs this on every miss.
         with self._lock:
             row = self._connection.execute(query.sql, (value,)).fetchone()
         return query.row._make(row) if row is not None else None
+
+    def _all(self, query: Query, value: str) -> list[Any]:
+        with self._lock:
+            return self._connection.execute(query.sql, (value,)).fetchall()
 
 
 class CachedStore(SqlStore):
     """`SqlStore` whose request-path reads come from memory or from `SqliteReader`."""
 
-    def __init__(self, engine: Engine, reader: SqliteReader) -> None:
-        super().__init__(engine)
+    def __init__(self, engine: Engine, reader: Reader) -> None:
+        super().__init__(engine, health=reader.health)
         self._reader = reader
         self._generation = 0
         self._accounts: dict[str, Account | None] = {}

@@ -53,13 +53,16 @@ class DependencyHealth:
             logger.warning("%s at %s is reachable again", self.name, self.target)
 
 
+def database_health(engine: Engine) -> DependencyHealth:
+    return DependencyHealth("The database", engine.url.render_as_string(hide_password=True))
+
+
 class GuardedEngine:
     """Connections of an engine whose connection failures become `ServiceUnavailable`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, health: DependencyHealth | None = None) -> None:
         self.engine = engine
-        target = engine.url.render_as_string(hide_password=True)
-        self.health = DependencyHealth("The database", target)
+        self.health = health or database_health(engine)
         self._request_connection: ContextVar[Connection | None] = ContextVar(
             f"request_connection_{id(self)}", default=None
         )

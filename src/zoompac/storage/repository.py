@@ -27,7 +27,7 @@ from zoompac.domain.models import (
     User,
     UserStatus,
 )
-from zoompac.storage.health import GuardedEngine
+from zoompac.storage.health import DependencyHealth, GuardedEngine
 from zoompac.storage.tables import (
     access_tokens,
     accounts,
@@ -41,9 +41,9 @@ from zoompac.storage.tables import (
 
 
 class SqlStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, health: DependencyHealth | None = None) -> None:
         self.engine = engine
-        self._database = GuardedEngine(engine)
+        self._database = GuardedEngine(engine, health)
         self._binary_collation = "C" if engine.dialect.name == "postgresql" else "BINARY"
 
     def refresh(self) -> None:

@@ -155,11 +155,15 @@ def _token_policy(settings: Settings) -> TokenPolicy:
 
 
 def _store_for(engine: Engine, own_process: bool) -> SqlStore:
-    """Cache reads on SQLite, where a commit by anyone can be noticed (`CommitWatch`)."""
+    """Cache reads wherever a commit by anyone can be noticed: SQLite files and PostgreSQL."""
     database = engine.url.database
+    if engine.dialect.name == "postgresql":
+        # Imported here: a server on SQLite should not carry the driver in memory.
+        from zoompac.storage.postgres_reader import PostgresReader
+
+        return CachedStore(engine, PostgresReader(engine))
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
         return CachedStore(engine, SqliteReader(database, read_files=own_process))
-    # TODO: cache on PostgreSQL too, invalidated by a version counter that writes bump.
     return SqlStore(engine)
 
 

@@ -1,0 +1,165 @@
+"""`PostgresReader` reads what `SqlStore` reads, and notices every commit by anyone.
+
+The reader runs against a PostgreSQL cluster of this module's own, loaded with
+`tests/fixtures/scale_out.yaml`. Other connections change the data as other servers,
+`zoompac admin` or a user's own SQL would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.helpers import FIXTURES_DIR, load_fixture_file
+from tests.services import PostgresServer
+from zoompac.domain.errors import ServiceUnavailable
+from zoompac.storage.database import migrate, open_engine
+from zoompac.storage.postgres_reader import PostgresReader, postgres_sql
+from zoompac.storage.repository import SqlStore
+
+FIXTURE = FIXTURES_DIR / "scale_out.yaml"
+# A user with a dedicated number, and one with a global number.
+DEDICATED_USER = "so-rate-user"
+GLOBAL_USER = "so-workers-user"
+FLIP_PAC = "UPDATE users SET pac_enabled = NOT pac_enabled WHERE id = 'so-burst-user'"
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    postgres = PostgresServer()
+    try:
+        postgres.start()
+        url = postgres.create_database("reader")
+        load_fixture_file(url, FIXTURE)
+        yield url
+    finally:
+        postgres.remove()
+
+
+@pytest.fixture
+def engine(database: str) -> Iterator[Engine]:
+    engine = open_engine(database)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def reader(engine: Engine) -> Iterator[PostgresReader]:
+    reader = PostgresReader(engine)
+    yield reader
+    reader.close()
+
+
+def test_sql_rewritten_for_postgres() -> None:
+    sql = "SELECT id FROM users INDEXED BY ix_users_pac_by_id WHERE id = ?"
+    assert postgres_sql(sql) == "SELECT id FROM users WHERE id = %s"
+
+
+@pytest.mark.parametrize(
+    "user_ref",
+    [
+        DEDICATED_USER,
+        GLOBAL_USER,
+        "user@so-rate.example.com",
+        "USER@So-Rate.Example.COM",
+        "no-such-user",
+        "nobody@example.com",
+    ],
+)
+def test_users_match_sql_store(engine: Engine, reader: PostgresReader, user_ref: str) -> None:
+    store = SqlStore(engine)
+    assert reader.pac_user(user_ref) == store.find_pac_user(user_ref)
+    if "@" in user_ref:
+        user = store.find_user(user_ref)
+        assert reader.user_id_by_email(user_ref) == (user.id if user else None)
+    else:
+        assert reader.user(user_ref) == store.get_user(user_ref)
+
+
+@pytest.mark.parametrize("user_id", [DEDICATED_USER, GLOBAL_USER, "no-such-user"])
+def test_pac_accounts_match_sql_store(engine: Engine, reader: PostgresReader, user_id: str) -> None:
+    expected = SqlStore(engine).list_pac_accounts(user_id)
+    assert reader.pac_accounts(user_id) == expected
+    assert bool(expected) is (user_id != "no-such-user")
+
+
+def test_accounts_match_sql_store(engine: Engine, reader: PostgresReader) -> None:
+    store = SqlStore(engine)
+    for account_id in ("so-rate", "so-workers", "no-such-account"):
+        assert reader.account(account_id) == store.get_account(account_id)
+    assert reader.account("so-rate") is not None
+
+
+def test_grants_match_sql_store(engine: Engine, reader: PostgresReader) -> None:
+    store = SqlStore(engine)
+    app = store.get_app_by_client_id("so-revoke-app")
+    assert app is not None
+    issued = datetime.now(UTC).replace(microsecond=0)
+    for token_id in ("reader-token-1", "reader-token-2"):
+        # The second mint revokes the first, which the reader must then not return.
+        store.insert_token(
+            token_id, app, None, issued, issued + timedelta(hours=1), revoke_older=True
+        )
+    assert reader.grant("reader-token-1") is None
+    assert store.get_grant("reader-token-1") is None
+    grant = reader.grant("reader-token-2")
+    assert grant is not None
+    assert grant == store.get_grant("reader-token-2")
+    assert reader.grant("no-such-token") is None
+
+
+def test_quiet_database_unchanged(reader: PostgresReader) -> None:
+    reader.changed()
+    reader.pac_user(DEDICATED_USER)
+    reader.grant("no-such-token")
+    assert reader.changed() is False
+    assert reader.changed() is False
+
+
+def test_commit_noticed(database: str, reader: PostgresReader) -> None:
+    reader.changed()
+    with psycopg.connect(database, autocommit=True) as other:
+        other.execute(FLIP_PAC)
+        assert reader.changed() is True
+        assert reader.changed() is False
+        other.execute(FLIP_PAC)
+    assert reader.changed() is True
+
+
+def test_open_transaction_then_commit(database: str, reader: PostgresReader) -> None:
+    """A transaction that writes before a check and commits after it shows at the next check."""
+    with psycopg.connect(database) as other:
+        other.execute(FLIP_PAC)
+        reader.changed()
+        assert reader.changed() is False  # Still open: nothing committed yet.
+        other.commit()
+        assert reader.changed() is True
+        other.execute(FLIP_PAC)
+        other.commit()
+    assert reader.changed() is True
+
+
+def test_lost_connection_replaced(
+    database: str, reader: PostgresReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection closed by the server fails one read with a 503, and the next reconnects."""
+    assert reader.account("so-rate") is not None
+    with psycopg.connect(database, autocommit=True) as other:
+        other.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    with caplog.at_level(logging.WARNING, logger="zoompac.storage"):
+        with pytest.raises(ServiceUnavailable):
+            reader.account("so-rate")
+        assert reader.account("so-rate") is not None
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert "is unreachable, so requests get 503 until it is back" in messages[0]
+    assert messages[1].endswith("is reachable again")
