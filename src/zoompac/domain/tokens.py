@@ -62,9 +62,10 @@ class TokenService:
         # client id -> (SHA-256 of a secret that passed scrypt, the stored hash it passed against),
         # so repeated token requests do not pay for scrypt each time.
         self._verified_secrets: dict[str, tuple[bytes, str]] = {}
-        # Bearer token -> its grant, valid while the store's cache generation stays the same:
-        # any revocation or app change is a commit, which starts a new generation.
-        self._grants: dict[str, Grant] = {}
+        # Bearer token -> the store's cache generation it was read under, and its grant. Valid
+        # while that generation lasts: any revocation or app change is a commit, which starts a
+        # new generation.
+        self._grants: dict[str, tuple[int, Grant]] = {}
         self._grants_generation: int | None = None
 
     def issue_account_token(
@@ -161,7 +162,12 @@ class TokenService:
         if generation != self._grants_generation:
             self._grants = {}
             self._grants_generation = generation
-        return self._grants.get(bearer)
+        entry = self._grants.get(bearer)
+        # An entry from an older generation may have landed in this dict after it replaced the
+        # old one: a request in another thread read it before a commit and stored it after.
+        if entry is None or entry[0] != generation:
+            return None
+        return entry[1]
 
     def _verify(self, bearer: str) -> Grant:
         import jwt  # See _jwt_encode.
@@ -175,13 +181,16 @@ class TokenService:
         token_id = claims["jti"]
         if not isinstance(token_id, str):
             raise errors.InvalidAccessToken()
+        # Read before the grant: a grant read from data that a commit has since replaced then
+        # carries the older generation, and is never served once the newer one is seen.
+        generation = self._store.cache_generation()
         grant = self._store.get_grant(token_id)
         if grant is None:
             raise errors.InvalidAccessToken()
-        if self._grants_generation is not None:
+        if generation is not None:
             if len(self._grants) >= MAX_CACHED_GRANTS:
                 self._grants = {}
-            self._grants[bearer] = grant
+            self._grants[bearer] = (generation, grant)
         return grant
 
     def _authenticate_client(self, client_id: str, client_secret: str) -> App:
