@@ -145,16 +145,33 @@ def test_open_transaction_then_commit(database: str, reader: PostgresReader) -> 
     assert reader.changed() is True
 
 
-def test_lost_connection_replaced(
-    database: str, reader: PostgresReader, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A connection closed by the server fails one read with a 503, and the next reconnects."""
-    assert reader.account("so-rate") is not None
+def terminate_other_backends(database: str) -> None:
     with psycopg.connect(database, autocommit=True) as other:
         other.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def fill_pool(engine: Engine, count: int) -> None:
+    """Leave `count` idle connections in the engine's pool."""
+    connections = [engine.connect() for _ in range(count)]
+    for connection in connections:
+        connection.exec_driver_sql("SELECT 1")
+    for connection in connections:
+        connection.close()
+
+
+def test_lost_connection_replaced(
+    database: str, engine: Engine, reader: PostgresReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A connection closed by the server fails one read with a 503, and the next reconnects.
+
+    The engine's pool contains dead connections too by then, and the reader must not use them.
+    """
+    assert reader.account("so-rate") is not None
+    fill_pool(engine, 5)
+    terminate_other_backends(database)
     with caplog.at_level(logging.WARNING, logger="zoompac.storage"):
         with pytest.raises(ServiceUnavailable):
             reader.account("so-rate")
@@ -163,3 +180,34 @@ def test_lost_connection_replaced(
     assert len(messages) == 2
     assert "is unreachable, so requests get 503 until it is back" in messages[0]
     assert messages[1].endswith("is reachable again")
+
+
+def test_new_connection_counts_as_change(database: str, reader: PostgresReader) -> None:
+    """A server restored from a backup can repeat an old snapshot with other data in it."""
+    reader.changed()
+    assert reader.changed() is False
+    terminate_other_backends(database)
+    with pytest.raises(ServiceUnavailable):
+        reader.changed()
+    assert reader.changed() is True
+    assert reader.changed() is False
+
+
+def test_schema_change_prepares_again(
+    database: str, engine: Engine, reader: PostgresReader
+) -> None:
+    """A column whose type changes under prepared statements costs no request an error."""
+    for _ in range(3):
+        reader.pac_accounts(DEDICATED_USER)
+    with psycopg.connect(database, autocommit=True) as other:
+        other.execute("ALTER TABLE pac_accounts ALTER COLUMN participant_password TYPE text")
+    try:
+        assert reader.pac_accounts(DEDICATED_USER) == SqlStore(engine).list_pac_accounts(
+            DEDICATED_USER
+        )
+    finally:
+        with psycopg.connect(database, autocommit=True) as other:
+            other.execute(
+                "ALTER TABLE pac_accounts ALTER COLUMN participant_password TYPE varchar(16)"
+            )
+    assert reader.pac_accounts(DEDICATED_USER) == SqlStore(engine).list_pac_accounts(DEDICATED_USER)

@@ -22,6 +22,12 @@ HEAD_REVISION = "0003"
 _MIGRATION_LOCK_ID = 7_260_417
 # How long a request may wait for PostgreSQL, in seconds, before it fails with a 503.
 POSTGRES_TIMEOUT_SECONDS = 3
+# Given to every PostgreSQL connection: the engine's pool and the read connection of
+# `zoompac.storage.postgres_reader`.
+POSTGRES_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": POSTGRES_TIMEOUT_SECONDS,
+    "options": f"-c statement_timeout={POSTGRES_TIMEOUT_SECONDS * 1000}",
+}
 
 
 def database_url(url: str) -> URL:
@@ -47,10 +53,7 @@ def open_engine(url: str) -> Engine:
             pool_size=40,
             max_overflow=0,
             pool_timeout=POSTGRES_TIMEOUT_SECONDS,
-            connect_args={
-                "connect_timeout": POSTGRES_TIMEOUT_SECONDS,
-                "options": f"-c statement_timeout={POSTGRES_TIMEOUT_SECONDS * 1000}",
-            },
+            connect_args=POSTGRES_CONNECT_ARGS,
         )
     if parsed.get_backend_name() != "sqlite":
         raise ValueError(

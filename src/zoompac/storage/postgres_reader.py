@@ -14,9 +14,10 @@ is one round trip, where an uncached request took three to five queries and a po
 connection's reset.
 
 The queries are `zoompac.storage.cache`'s, rewritten for psycopg's placeholders and run as
-prepared statements in autocommit mode, on a connection that this reader alone uses, outside
-SQLAlchemy's pool. A connection failure fails the request with a 503 through the store's
-`DependencyHealth`, and the next read opens a new connection.
+prepared statements in autocommit mode, on a connection that this reader alone opens and uses,
+outside SQLAlchemy's pool. A connection failure fails the request with a 503 through the
+store's `DependencyHealth`, and the next read opens a new connection, whose first check counts
+as a change. A statement that a schema change has made stale runs again on a new connection.
 """
 
 from __future__ import annotations
@@ -30,12 +31,18 @@ import psycopg
 from sqlalchemy.engine import Engine
 
 from zoompac.storage.cache import QUERIES, Query, Reader
+from zoompac.storage.database import POSTGRES_CONNECT_ARGS
 from zoompac.storage.health import CONNECTION_ERRORS, database_health
 
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
 # Failures of the connection or of the server, as opposed to a bad query. A statement that
 # runs past `statement_timeout` raises `QueryCanceled`, an `OperationalError`.
 _FAILURES = (psycopg.OperationalError, psycopg.InterfaceError, *CONNECTION_ERRORS)
+# Errors of a prepared statement that a new connection prepares afresh: a schema change that
+# alters a result type, or a statement dropped by the server or a proxy.
+_STALE_STATEMENTS = (psycopg.errors.FeatureNotSupported, psycopg.errors.InvalidSqlStatementName)
+# The path under which this reader reports to the store's `DependencyHealth`.
+_HEALTH_PATH = "read connection"
 
 
 def postgres_sql(sqlite_sql: str) -> str:
@@ -54,12 +61,16 @@ class PostgresReader(Reader):
         self._sql = {query: postgres_sql(query.sql) for query in QUERIES}
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
+        # None until a check on the current connection: a new connection may reach a server
+        # restored from a backup, or a replica promoted in a failover, whose snapshot can equal
+        # the last one seen although its data differs. Its first check then counts as a change.
         self._snapshot: str | None = None
 
     def changed(self) -> bool:
-        snapshot: str = self._fetch(_SNAPSHOT, ())[0][0]
-        changed = snapshot != self._snapshot
-        self._snapshot = snapshot
+        with self._lock:
+            snapshot: str = self._run(_SNAPSHOT, ())[0][0]
+            changed = snapshot != self._snapshot
+            self._snapshot = snapshot
         return changed
 
     def close(self) -> None:
@@ -67,29 +78,33 @@ class PostgresReader(Reader):
             self._discard()
 
     def _all(self, query: Query, value: str) -> list[Any]:
-        return self._fetch(self._sql[query], (value,))
-
-    def _fetch(self, sql: str, parameters: tuple[str, ...]) -> list[Any]:
         with self._lock:
+            return self._run(self._sql[query], (value,))
+
+    def _run(self, sql: str, parameters: tuple[str, ...]) -> list[Any]:
+        """Run `sql` on the read connection, opening one if needed. Call it under `_lock`."""
+        try:
             try:
-                connection = self._connect()
-                rows = connection.execute(sql, parameters, prepare=True).fetchall()
-            except _FAILURES as exc:
+                rows = self._connect().execute(sql, parameters, prepare=True).fetchall()
+            except _STALE_STATEMENTS:
                 self._discard()
-                raise self._health.failed(exc) from exc
-        self._health.succeeded()
+                rows = self._connect().execute(sql, parameters, prepare=True).fetchall()
+        except _FAILURES as exc:
+            self._discard()
+            raise self._health.failed(exc, _HEALTH_PATH) from exc
+        self._health.succeeded(_HEALTH_PATH)
         return rows
 
     def _connect(self) -> psycopg.Connection[Any]:
         if self._connection is None:
-            # Taken from the engine, the connection gets the engine's timeouts and settings.
-            # Detached, it leaves the pool's count, and the pool never resets or lends it.
-            pooled = self._engine.raw_connection()
-            connection = pooled.driver_connection
-            assert isinstance(connection, psycopg.Connection)
-            pooled.detach()
-            connection.autocommit = True
-            self._connection = connection
+            # Opened here with the pool's settings, because the engine's pool may still contain
+            # connections that died with the server.
+            # SQLAlchemy's psycopg dialect passes everything as keywords.
+            _, parameters = self._engine.dialect.create_connect_args(self._engine.url)
+            self._connection = psycopg.connect(
+                **parameters, **POSTGRES_CONNECT_ARGS, autocommit=True
+            )
+            self._snapshot = None
         return self._connection
 
     def _discard(self) -> None:
