@@ -17,6 +17,7 @@ import itertools
 import sqlite3
 import sys
 import threading
+from abc import ABC, abstractmethod
 from collections import namedtuple
 from collections.abc import Callable, Hashable
 from contextlib import AbstractContextManager, nullcontext
@@ -122,7 +123,7 @@ QUERIES = (
 )
 
 
-class Reader:
+class Reader(ABC):
     """The request path's reads with fixed SQL, and the check for commits by anyone.
 
     Subclasses run the SQL on a connection of their own and report whether any connection has
@@ -132,12 +133,13 @@ class Reader:
     # Shared with the store, so that an outage is logged once (None: the store keeps its own).
     health: DependencyHealth | None = None
 
+    @abstractmethod
     def changed(self) -> bool:
         """Return whether any connection has committed since the last call."""
-        raise NotImplementedError
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the reader's connection."""
 
     def account(self, account_id: str) -> Account | None:
         row = self._one(_ACCOUNT, account_id)
@@ -178,9 +180,9 @@ class Reader:
         rows = self._all(query, value)
         return query.row._make(rows[0]) if rows else None
 
+    @abstractmethod
     def _all(self, query: Query, value: str) -> list[Any]:
         """Run `query` with its one parameter and return the rows as tuples."""
-        raise NotImplementedError
 
 
 class SqliteReader(Reader):
@@ -237,10 +239,18 @@ class CachedStore(SqlStore):
             self._grants,
         )
         self._lock = threading.RLock()
+        # Numbers of the commit checks: the last one begun, and the last one that succeeded.
+        self._checks_begun = 0
+        self._last_good_check = 0
 
     def refresh(self) -> None:
+        # Checks run one at a time under the lock. A check that began after this call did, and
+        # succeeded, saw every commit that this call must see. So requests queued behind one
+        # check share the next one, and on PostgreSQL one round trip serves them all.
+        arrived = self._checks_begun
         with self._lock:
-            self._refresh()
+            if self._last_good_check <= arrived:
+                self._refresh()
 
     def request_scope(self) -> AbstractContextManager[None]:
         # Reads go through the dedicated connection, so no pooled one is needed.
@@ -321,10 +331,14 @@ class CachedStore(SqlStore):
             return value
 
     def _refresh(self) -> None:
+        self._checks_begun += 1
+        check = self._checks_begun
         if self._reader.changed():
             self._generation += 1
             for cache in self._caches:
                 cache.clear()
+        # Not reached when the check fails: a failed check must not stand in for another.
+        self._last_good_check = check
 
 
 class VersionedCache(Generic[K, V]):
