@@ -95,6 +95,7 @@ class Runtime:
         with anyio.move_on_after(REQUEST_DEADLINE_SECONDS):
             # The abandoned thread finishes or fails on its own once the dependency responds.
             return await anyio.to_thread.run_sync(function, *args, abandon_on_cancel=True)
+        # TODO: log a dependency that hangs. Only refused or closed connections are logged.
         raise ServiceUnavailable()
 
     def runtime_settings(self) -> dict[str, Any]:
