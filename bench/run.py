@@ -63,6 +63,9 @@ TARGETS = {
 }
 S2S_TOKENS = 8
 USER_TOKENS = 16
+# Runs on more users than this add a load by id over as many holders as a run on this many
+# users requests, so that the comparison separates the database's size from the working set's.
+REFERENCE_USERS = 100_000
 
 # The scale-out servers always count every request against a limit that never bites, because
 # with `--no-rate-limits` zoompac never calls Redis. Their SQLite reference counts in its own
@@ -264,6 +267,8 @@ def main() -> None:
             ),
             Load("errors", "zoompac: 4 with 10 % errors", "zoompac", "errors.lua", base_env),
         ]
+        if args.users > REFERENCE_USERS:
+            loads.append(same_working_set_load(args, work, lists, base_env))
         notes += sanity_checks(servers, lists, tokens, user_tokens, me_unavailable is None)
         if args.scale_out:
             more_loads, more_notes = scale_out_loads(
@@ -343,7 +348,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="scripts/bench",
         description="Benchmark zoompac against a bare Starlette app "
-        "and Prism's mock server, on 127.0.0.1."
+        "and Prism's mock server, on 127.0.0.1.",
     )
     parser.add_argument("--users", type=int, default=100_000, help="users in the database")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s, 1 s warm-up, 1 round")
@@ -423,6 +428,25 @@ def run_on_exported_ref(args: argparse.Namespace) -> None:
     }
     sys.stdout.flush()
     os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]], env)  # noqa: S606
+
+
+def same_working_set_load(
+    args: argparse.Namespace, work: Path, lists: Path, base_env: dict[str, str]
+) -> Load:
+    """Return mix 1 over the first N holders, N being how many a 100,000-user run requests."""
+    reference = Path(args.work_dir).resolve() / f"lists-{REFERENCE_USERS}" / "ids.txt"
+    # Without that run's lists: `gen_data` makes about a fifth of the users PAC holders.
+    count = REFERENCE_USERS // 5
+    if reference.exists():
+        count = len(reference.read_text().split())
+    subset = work / f"ids-first-{count}.txt"
+    subset.write_text(
+        "".join(f"{user_id}\n" for user_id in (lists / "ids.txt").read_text().split()[:count])
+    )
+    label = f"zoompac: 1 by user id, first {count:,} holders"
+    return Load(
+        "by_id_same_set", label, "zoompac", "by_id.lua", {**base_env, "BENCH_IDS": str(subset)}
+    )
 
 
 def make_servers(
@@ -1589,8 +1613,12 @@ def compare_with_100k(args: argparse.Namespace, by_key: dict[str, Load], rss_mb:
         f"Against the 100,000-user run of {other['date']}: zoompac peak RSS {rss_mb:.1f} MB "
         f"vs {other_rss:.1f} MB"
     ]
-    for key in ("by_id", "by_email", "me", "errors"):
-        load, before = by_key[key], other["loads"].get(key, {})
+    pairs = [(key, key) for key in ("by_id", "by_email", "me", "errors")]
+    if "by_id_same_set" in by_key:
+        # The same number of distinct holders as the 100,000-user run's mix 1 requests.
+        pairs.append(("by_id_same_set", "by_id"))
+    for key, other_key in pairs:
+        load, before = by_key[key], other["loads"].get(other_key, {})
         if load.runs and before.get("rps"):
             per_cpu = ""
             before_runs = [run["rps_per_cpu"] for run in before.get("runs", [])]
