@@ -351,20 +351,23 @@ class VersionedCache(Generic[K, V]):
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._max_entries = max_entries
         self._lock = threading.Lock()
-        self._entries: dict[K, V] = {}
-        self._version: Hashable = None
+        # The version and its entries in one attribute, read once by `get`: read apart, a
+        # `put` for another version could replace the entries between the two reads.
+        self._state: tuple[Hashable, dict[K, V]] = (None, {})
 
     def get(self, key: K, version: Hashable) -> V | None:
-        if version != self._version:
+        state_version, entries = self._state
+        if version != state_version:
             return None
-        return self._entries.get(key)
+        return entries.get(key)
 
     def put(self, key: K, version: Hashable, value: V) -> None:
         with self._lock:
-            if version != self._version:
-                self._entries = {}
-                self._version = version
-            remember(self._entries, key, value, self._max_entries)
+            state_version, entries = self._state
+            if version != state_version:
+                entries = {}
+                self._state = (version, entries)
+            remember(entries, key, value, self._max_entries)
 
 
 def remember(cache: dict[K, V], key: K, value: V, max_entries: int) -> None:
