@@ -211,3 +211,25 @@ def test_schema_change_prepares_again(
                 "ALTER TABLE pac_accounts ALTER COLUMN participant_password TYPE varchar(16)"
             )
     assert reader.pac_accounts(DEDICATED_USER) == SqlStore(engine).list_pac_accounts(DEDICATED_USER)
+
+
+def test_pool_failure_renews_reader(database: str, engine: Engine, reader: PostgresReader) -> None:
+    """Once a request through the pool finds the database gone, the reader reconnects first."""
+    store = SqlStore(engine, reader.health)
+    assert reader.account("so-rate") is not None
+    assert store.get_account("so-rate") is not None
+    terminate_other_backends(database)
+    with pytest.raises(ServiceUnavailable):
+        store.get_account("so-rate")
+    assert reader.account("so-rate") is not None
+
+
+def test_reader_failure_renews_pool(database: str, engine: Engine, reader: PostgresReader) -> None:
+    """Once the reader finds the database gone, the pool drops its idle connections."""
+    store = SqlStore(engine, reader.health)
+    assert reader.account("so-rate") is not None
+    fill_pool(engine, 5)
+    terminate_other_backends(database)
+    with pytest.raises(ServiceUnavailable):
+        reader.account("so-rate")
+    assert store.get_account("so-rate") is not None

@@ -23,22 +23,22 @@ class DependencyHealth:
     """Tracks whether one dependency is reachable and logs each change of state once.
 
     `target` names the dependency without credentials, for example `postgresql://db:5432/zoompac`.
-    A process may reach one dependency along several paths, such as a connection pool and a
-    connection of its own. Each path reports under its own name, and the dependency counts as
-    back once every path that failed has succeeded again, so that one path that still works
-    does not announce the end of an outage that the other still detects.
+    `failures` counts the failures reported, so that a user of its own connection can detect
+    a failure seen elsewhere since the connection opened, and replace the connection.
     """
 
     def __init__(self, name: str, target: str) -> None:
         self.name = name
         self.target = target
-        self._failed_paths: set[str] = set()
+        self.failures = 0
+        self._down = False
         self._lock = threading.Lock()
 
-    def failed(self, error: BaseException, path: str = "") -> ServiceUnavailable:
+    def failed(self, error: BaseException) -> ServiceUnavailable:
         with self._lock:
-            first = not self._failed_paths
-            self._failed_paths.add(path)
+            self.failures += 1
+            first = not self._down
+            self._down = True
         if first:
             logger.error(
                 "%s at %s is unreachable, so requests get 503 until it is back: %s",
@@ -48,13 +48,11 @@ class DependencyHealth:
             )
         return ServiceUnavailable()
 
-    def succeeded(self, path: str = "") -> None:
-        if not self._failed_paths:
+    def succeeded(self) -> None:
+        if not self._down:
             return
         with self._lock:
-            was_down = bool(self._failed_paths)
-            self._failed_paths.discard(path)
-            recovered = was_down and not self._failed_paths
+            recovered, self._down = self._down, False
         if recovered:
             logger.warning("%s at %s is reachable again", self.name, self.target)
 

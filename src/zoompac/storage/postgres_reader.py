@@ -17,7 +17,9 @@ The queries are `zoompac.storage.cache`'s, rewritten for psycopg's placeholders 
 prepared statements in autocommit mode, on a connection that this reader alone opens and uses,
 outside SQLAlchemy's pool. A connection failure fails the request with a 503 through the
 store's `DependencyHealth`, and the next read opens a new connection, whose first check counts
-as a change. A statement that a schema change has made stale runs again on a new connection.
+as a change. The engine's pool then drops its idle connections, which most likely died too, and
+a failure that a request through the pool reports makes the reader reconnect in turn. A
+statement that a schema change has made stale runs again on a new connection.
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ _FAILURES = (psycopg.OperationalError, psycopg.InterfaceError, *CONNECTION_ERROR
 # Errors of a prepared statement that a new connection prepares afresh: a schema change that
 # alters a result type, or a statement dropped by the server or a proxy.
 _STALE_STATEMENTS = (psycopg.errors.FeatureNotSupported, psycopg.errors.InvalidSqlStatementName)
-# The path under which this reader reports to the store's `DependencyHealth`.
-_HEALTH_PATH = "read connection"
 
 
 def postgres_sql(sqlite_sql: str) -> str:
@@ -61,6 +61,8 @@ class PostgresReader(Reader):
         self._sql = {query: postgres_sql(query.sql) for query in QUERIES}
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
+        # `DependencyHealth.failures` when the connection was opened.
+        self._failures_seen = 0
         # None until a check on the current connection: a new connection may reach a server
         # restored from a backup, or a replica promoted in a failover, whose snapshot can equal
         # the last one seen although its data differs. Its first check then counts as a change.
@@ -91,11 +93,18 @@ class PostgresReader(Reader):
                 rows = self._connect().execute(sql, parameters, prepare=True).fetchall()
         except _FAILURES as exc:
             self._discard()
-            raise self._health.failed(exc, _HEALTH_PATH) from exc
-        self._health.succeeded(_HEALTH_PATH)
+            # The pool's idle connections most likely died with this one. Without requests of
+            # their own during the outage, they would fail the first ones after it.
+            self._engine.dispose()
+            raise self._health.failed(exc) from exc
+        self._health.succeeded()
         return rows
 
     def _connect(self) -> psycopg.Connection[Any]:
+        if self._connection is not None and self._health.failures != self._failures_seen:
+            # A request through the pool found the database down since this connection opened,
+            # so it may be dead too. A new one costs a few milliseconds, and no request a 503.
+            self._discard()
         if self._connection is None:
             # Opened here with the pool's settings, because the engine's pool may still contain
             # connections that died with the server.
@@ -104,6 +113,7 @@ class PostgresReader(Reader):
             self._connection = psycopg.connect(
                 **parameters, **POSTGRES_CONNECT_ARGS, autocommit=True
             )
+            self._failures_seen = self._health.failures
             self._snapshot = None
         return self._connection
 
