@@ -1,4 +1,4 @@
-"""`DependencyHealth` logs each outage once and counts the failures reported."""
+"""`DependencyHealth` logs each outage once and counts the connections lost."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def test_outage_logged_once(health: DependencyHealth, caplog: pytest.LogCaptureF
     assert messages(caplog) == [UNREACHABLE, BACK]
 
 
-def test_failures_counted(health: DependencyHealth) -> None:
+def test_losses_counted(health: DependencyHealth) -> None:
     health.failed(OSError())
     health.succeeded()
+    health.failed(OSError(), lost=False)
     health.failed(OSError())
-    assert health.failures == 2
+    assert health.losses == 2

@@ -225,7 +225,7 @@ def test_pool_failure_renews_reader(database: str, engine: Engine, reader: Postg
 
 
 def test_reader_failure_renews_pool(database: str, engine: Engine, reader: PostgresReader) -> None:
-    """Once the reader finds the database gone, the pool drops its idle connections."""
+    """Once the reader loses its connection, the pool replaces its older ones at checkout."""
     store = SqlStore(engine, reader.health)
     assert reader.account("so-rate") is not None
     fill_pool(engine, 5)
@@ -233,3 +233,30 @@ def test_reader_failure_renews_pool(database: str, engine: Engine, reader: Postg
     with pytest.raises(ServiceUnavailable):
         reader.account("so-rate")
     assert store.get_account("so-rate") is not None
+
+
+def reader_backends(database: str) -> set[int]:
+    """Return the pids of the backends whose last statement was a snapshot check."""
+    with psycopg.connect(database, autocommit=True) as other:
+        rows = other.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND query LIKE 'SELECT pg_current_snapshot()%'"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_timeout_keeps_connection(database: str, reader: PostgresReader) -> None:
+    """A read that waits past `statement_timeout` fails alone: the connection stays."""
+    assert reader.health is not None
+    reader.changed()
+    before = reader_backends(database)
+    losses = reader.health.losses
+    with psycopg.connect(database) as other:
+        other.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(ServiceUnavailable):
+            reader.pac_user(DEDICATED_USER)
+        other.rollback()
+    assert reader.health.losses == losses
+    reader.changed()
+    assert reader_backends(database) == before
+    assert reader.pac_user(DEDICATED_USER) is not None

@@ -7,9 +7,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from zoompac.domain.errors import ServiceUnavailable
 
@@ -17,26 +20,31 @@ logger = logging.getLogger("zoompac.storage")
 
 # Errors that mean "cannot talk to the database right now", as opposed to a bad query.
 CONNECTION_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+# The SQLSTATE of a statement that ran past `statement_timeout`: the connection is still fine.
+QUERY_CANCELED = "57014"
 
 
 class DependencyHealth:
     """Tracks whether one dependency is reachable and logs each change of state once.
 
     `target` names the dependency without credentials, for example `postgresql://db:5432/zoompac`.
-    `failures` counts the failures reported, so that a user of its own connection can detect
-    a failure seen elsewhere since the connection opened, and replace the connection.
+    `losses` counts the failures that lost a connection, as opposed to a statement timeout: a
+    holder of a connection opened before the latest loss should replace it, as it most likely
+    died too.
     """
 
     def __init__(self, name: str, target: str) -> None:
         self.name = name
         self.target = target
-        self.failures = 0
+        self.losses = 0
         self._down = False
         self._lock = threading.Lock()
 
-    def failed(self, error: BaseException) -> ServiceUnavailable:
+    def failed(self, error: BaseException, *, lost: bool = True) -> ServiceUnavailable:
+        """Record a failure, `lost` unless the connection is still fine, as after a timeout."""
         with self._lock:
-            self.failures += 1
+            if lost:
+                self.losses += 1
             first = not self._down
             self._down = True
         if first:
@@ -61,8 +69,20 @@ def database_health(engine: Engine) -> DependencyHealth:
     return DependencyHealth("The database", engine.url.render_as_string(hide_password=True))
 
 
+def connection_lost(error: BaseException) -> bool:
+    """Return whether `error` may have lost its connection: not a timeout, which leaves it fine."""
+    if isinstance(error, sa_exc.TimeoutError):
+        return False  # The pool had no free connection in time.
+    original = getattr(error, "orig", error)  # SQLAlchemy wraps the driver's error.
+    return getattr(original, "sqlstate", None) != QUERY_CANCELED
+
+
 class GuardedEngine:
-    """Connections of an engine whose connection failures become `ServiceUnavailable`."""
+    """Connections of an engine whose connection failures become `ServiceUnavailable`.
+
+    After a connection loss reported to `health` by anyone, a pooled connection opened before it
+    is replaced at its next checkout, as it most likely died too.
+    """
 
     def __init__(self, engine: Engine, health: DependencyHealth | None = None) -> None:
         self.engine = engine
@@ -70,6 +90,21 @@ class GuardedEngine:
         self._request_connection: ContextVar[Connection | None] = ContextVar(
             f"request_connection_{id(self)}", default=None
         )
+        # Keyed by this object: tests build several stores on one engine.
+        self._losses_key = f"losses_seen_{id(self)}"
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", self._on_connect)
+            event.listen(engine, "checkout", self._on_checkout)
+
+    def _on_connect(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[self._losses_key] = self.health.losses
+
+    def _on_checkout(
+        self, _dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        if record.info.get(self._losses_key, 0) != self.health.losses:
+            # The pool closes this connection and checks out another, which it may open anew.
+            raise sa_exc.DisconnectionError()
 
     @contextmanager
     def request_scope(self) -> Iterator[None]:
@@ -98,7 +133,7 @@ class GuardedEngine:
             with self.engine.connect() as connection:
                 yield connection
         except CONNECTION_ERRORS as exc:
-            raise self.health.failed(exc) from exc
+            raise self.health.failed(exc, lost=connection_lost(exc)) from exc
         self.health.succeeded()
 
     @contextmanager
@@ -107,5 +142,5 @@ class GuardedEngine:
             with self.engine.begin() as connection:
                 yield connection
         except CONNECTION_ERRORS as exc:
-            raise self.health.failed(exc) from exc
+            raise self.health.failed(exc, lost=connection_lost(exc)) from exc
         self.health.succeeded()

@@ -17,9 +17,10 @@ The queries are `zoompac.storage.cache`'s, rewritten for psycopg's placeholders 
 prepared statements in autocommit mode, on a connection that this reader alone opens and uses,
 outside SQLAlchemy's pool. A connection failure fails the request with a 503 through the
 store's `DependencyHealth`, and the next read opens a new connection, whose first check counts
-as a change. The engine's pool then drops its idle connections, which most likely died too, and
-a failure that a request through the pool reports makes the reader reconnect in turn. A
-statement that a schema change has made stale runs again on a new connection.
+as a change. The pool then replaces its older connections at checkout, which most likely died
+too, and a connection that a request through the pool loses makes the reader reconnect in
+turn. A statement past `statement_timeout` keeps its connection. A statement that a schema
+change has made stale runs again on a new connection.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy.engine import Engine
 
 from zoompac.storage.cache import QUERIES, Query, Reader
 from zoompac.storage.database import POSTGRES_CONNECT_ARGS
-from zoompac.storage.health import CONNECTION_ERRORS, database_health
+from zoompac.storage.health import CONNECTION_ERRORS, connection_lost, database_health
 
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
 # Failures of the connection or of the server, as opposed to a bad query. A statement that
@@ -61,8 +62,8 @@ class PostgresReader(Reader):
         self._sql = {query: postgres_sql(query.sql) for query in QUERIES}
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
-        # `DependencyHealth.failures` when the connection was opened.
-        self._failures_seen = 0
+        # `DependencyHealth.losses` when the connection was opened.
+        self._losses_seen = 0
         # None until a check on the current connection: a new connection may reach a server
         # restored from a backup, or a replica promoted in a failover, whose snapshot can equal
         # the last one seen although its data differs. Its first check then counts as a change.
@@ -92,18 +93,19 @@ class PostgresReader(Reader):
                 self._discard()
                 rows = self._connect().execute(sql, parameters, prepare=True).fetchall()
         except _FAILURES as exc:
-            self._discard()
-            # The pool's idle connections most likely died with this one. Without requests of
-            # their own during the outage, they would fail the first ones after it.
-            self._engine.dispose()
-            raise self._health.failed(exc) from exc
+            lost = connection_lost(exc)
+            if lost:
+                self._discard()
+            # A lost connection also makes the pool replace its older connections at checkout
+            # (`GuardedEngine`), because they most likely died with this one.
+            raise self._health.failed(exc, lost=lost) from exc
         self._health.succeeded()
         return rows
 
     def _connect(self) -> psycopg.Connection[Any]:
-        if self._connection is not None and self._health.failures != self._failures_seen:
-            # A request through the pool found the database down since this connection opened,
-            # so it may be dead too. A new one costs a few milliseconds, and no request a 503.
+        if self._connection is not None and self._health.losses != self._losses_seen:
+            # A request through the pool lost its connection since this one opened, so this
+            # one may be dead too. A new one costs a few milliseconds, and no request a 503.
             self._discard()
         if self._connection is None:
             # Opened here with the pool's settings, because the engine's pool may still contain
@@ -113,7 +115,7 @@ class PostgresReader(Reader):
             self._connection = psycopg.connect(
                 **parameters, **POSTGRES_CONNECT_ARGS, autocommit=True
             )
-            self._failures_seen = self._health.failures
+            self._losses_seen = self._health.losses
             self._snapshot = None
         return self._connection
 
