@@ -13,12 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from tests.helpers import FIXTURES_DIR, load_fixture_file
 from tests.services import PostgresServer
 from zoompac.domain.errors import ServiceUnavailable
+from zoompac.storage.cache import CachedStore
 from zoompac.storage.database import migrate, open_engine
+from zoompac.storage.health import DependencyHealth, GuardedEngine
 from zoompac.storage.postgres_reader import PostgresReader, postgres_sql
 from zoompac.storage.repository import SqlStore
 
@@ -52,6 +55,8 @@ def engine(database: str) -> Iterator[Engine]:
 @pytest.fixture
 def reader(engine: Engine) -> Iterator[PostgresReader]:
     reader = PostgresReader(engine)
+    # As `zoompac serve` builds it: the store's `GuardedEngine` watches the pool's checkouts.
+    CachedStore(engine, reader)
     yield reader
     reader.close()
 
@@ -146,9 +151,10 @@ def test_open_transaction_then_commit(database: str, reader: PostgresReader) -> 
 
 
 def terminate_other_backends(database: str) -> None:
+    """Terminate every other session of the database, waiting up to 5 s for each to exit."""
     with psycopg.connect(database, autocommit=True) as other:
         other.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
 
@@ -260,3 +266,55 @@ def test_timeout_keeps_connection(database: str, reader: PostgresReader) -> None
     reader.changed()
     assert reader_backends(database) == before
     assert reader.pac_user(DEDICATED_USER) is not None
+
+
+def test_refused_connection_keeps_reader(database: str) -> None:
+    """A connection over the role's limit fails its own request and loses the reader nothing."""
+    with psycopg.connect(database, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS limited")
+        admin.execute("CREATE ROLE limited LOGIN CONNECTION LIMIT 3")
+        admin.execute(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO limited"
+        )
+        admin.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO limited")
+    engine = open_engine(database.replace("postgres@", "limited@"))
+    reader = PostgresReader(engine)
+    store = CachedStore(engine, reader)
+    try:
+        assert reader.account("so-rate") is not None
+        held = [engine.connect() for _ in range(2)]  # The limit's other two connections.
+        assert reader.health is not None
+        losses = reader.health.losses
+        reader.changed()
+        before = reader_backends(database)
+        with pytest.raises(ServiceUnavailable):
+            store.get_app_by_client_id("so-rate-app")
+        assert reader.health.losses == losses
+        assert reader.account("so-rate") is not None
+        reader.changed()
+        assert reader_backends(database) == before
+        for connection in held:
+            connection.close()
+        assert store.get_app_by_client_id("so-rate-app") is not None
+    finally:
+        reader.close()
+        engine.dispose()
+
+
+def test_loss_during_checkout_tolerated(engine: Engine) -> None:
+    """Losses reported while the pool opens a connection do not fail the checkout."""
+    health = DependencyHealth("The database", "test")
+    guarded = GuardedEngine(engine, health)
+    fill_pool(engine, 1)
+    health.failed(OSError())
+    reports_left = [2]
+
+    def lose_while_connecting(_dbapi_connection: object, _record: object) -> None:
+        if reports_left[0]:
+            reports_left[0] -= 1
+            health.failed(OSError())
+
+    event.listen(engine, "connect", lose_while_connecting)
+    with guarded.connect() as connection:
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    assert reports_left == [1]  # One loss came in while the pool opened the connection.

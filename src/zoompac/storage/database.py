@@ -22,8 +22,7 @@ HEAD_REVISION = "0003"
 _MIGRATION_LOCK_ID = 7_260_417
 # How long a request may wait for PostgreSQL, in seconds, before it fails with a 503.
 POSTGRES_TIMEOUT_SECONDS = 3
-# Given to every PostgreSQL connection: the engine's pool and the read connection of
-# `zoompac.storage.postgres_reader`.
+# Given to every PostgreSQL connection of the engine's pool.
 POSTGRES_CONNECT_ARGS: dict[str, Any] = {
     "connect_timeout": POSTGRES_TIMEOUT_SECONDS,
     "options": f"-c statement_timeout={POSTGRES_TIMEOUT_SECONDS * 1000}",
@@ -47,10 +46,10 @@ def open_engine(url: str) -> Engine:
             # No ping per checkout: it doubles the round trips of a request. A connection that
             # died is invalidated on its first error, which returns a 503, and is replaced.
             pool_pre_ping=False,
-            # As many connections as request threads (anyio's default limit is 40), kept open:
-            # an overflow connection is closed after each use, and a new PostgreSQL connection
-            # costs milliseconds of CPU on both sides.
-            pool_size=40,
+            # As many connections as request threads (anyio's default limit is 40), and one that
+            # `PostgresReader` keeps, all kept open: an overflow connection is closed after each
+            # use, and a new PostgreSQL connection costs milliseconds of CPU on both sides.
+            pool_size=41,
             max_overflow=0,
             pool_timeout=POSTGRES_TIMEOUT_SECONDS,
             connect_args=POSTGRES_CONNECT_ARGS,

@@ -20,17 +20,15 @@ logger = logging.getLogger("zoompac.storage")
 
 # Errors that mean "cannot talk to the database right now", as opposed to a bad query.
 CONNECTION_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
-# The SQLSTATE of a statement that ran past `statement_timeout`: the connection is still fine.
-QUERY_CANCELED = "57014"
 
 
 class DependencyHealth:
     """Tracks whether one dependency is reachable and logs each change of state once.
 
     `target` names the dependency without credentials, for example `postgresql://db:5432/zoompac`.
-    `losses` counts the failures that lost a connection, as opposed to a statement timeout: a
-    holder of a connection opened before the latest loss should replace it, as it most likely
-    died too.
+    `losses` counts the failures that found an open connection dead, as opposed to a refused
+    connection or a statement timeout: a holder of a connection opened before the latest loss
+    should replace it, as it most likely died too.
     """
 
     def __init__(self, name: str, target: str) -> None:
@@ -70,11 +68,12 @@ def database_health(engine: Engine) -> DependencyHealth:
 
 
 def connection_lost(error: BaseException) -> bool:
-    """Return whether `error` may have lost its connection: not a timeout, which leaves it fine."""
-    if isinstance(error, sa_exc.TimeoutError):
-        return False  # The pool had no free connection in time.
-    original = getattr(error, "orig", error)  # SQLAlchemy wraps the driver's error.
-    return getattr(original, "sqlstate", None) != QUERY_CANCELED
+    """Return whether SQLAlchemy found an open connection dead when it raised `error`.
+
+    A connection that could not be opened (refused, or over a connection limit), a free one
+    that the pool could not provide in time, or a statement timeout loses none.
+    """
+    return bool(getattr(error, "connection_invalidated", False))
 
 
 class GuardedEngine:
@@ -92,18 +91,24 @@ class GuardedEngine:
         )
         # Keyed by this object: tests build several stores on one engine.
         self._losses_key = f"losses_seen_{id(self)}"
+        self._fresh_key = f"fresh_{id(self)}"
         if engine.dialect.name == "postgresql":
             event.listen(engine, "connect", self._on_connect)
             event.listen(engine, "checkout", self._on_checkout)
 
     def _on_connect(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         record.info[self._losses_key] = self.health.losses
+        record.info[self._fresh_key] = True
 
     def _on_checkout(
         self, _dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
     ) -> None:
+        # A connection opened by this very checkout is alive, whatever was lost since. Refusing
+        # it too would make SQLAlchemy, which reconnects once, give up with an error.
+        if record.info.pop(self._fresh_key, False):
+            return
         if record.info.get(self._losses_key, 0) != self.health.losses:
-            # The pool closes this connection and checks out another, which it may open anew.
+            # The pool closes this connection and opens a new one in its place.
             raise sa_exc.DisconnectionError()
 
     @contextmanager

@@ -14,13 +14,14 @@ is one round trip, where an uncached request took three to five queries and a po
 connection's reset.
 
 The queries are `zoompac.storage.cache`'s, rewritten for psycopg's placeholders and run as
-prepared statements in autocommit mode, on a connection that this reader alone opens and uses,
-outside SQLAlchemy's pool. A connection failure fails the request with a 503 through the
-store's `DependencyHealth`, and the next read opens a new connection, whose first check counts
-as a change. The pool then replaces its older connections at checkout, which most likely died
-too, and a connection that a request through the pool loses makes the reader reconnect in
-turn. A statement past `statement_timeout` keeps its connection. A statement that a schema
-change has made stale runs again on a new connection.
+prepared statements in autocommit mode, on a connection that this reader checks out of
+SQLAlchemy's pool and keeps. A failure fails the request with a 503 through the store's
+`DependencyHealth`. When the connection died, the next read checks out another, whose first
+check counts as a change, and the pool replaces its other connections from before at checkout,
+as they most likely died too. A connection that a request through the pool finds dead makes the
+reader replace its own in turn. A refused connection or a statement past `statement_timeout`
+loses no connection. A statement that a schema change has made stale runs again on a new
+connection.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from typing import Any
 
 import psycopg
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
 from zoompac.storage.cache import QUERIES, Query, Reader
-from zoompac.storage.database import POSTGRES_CONNECT_ARGS
 from zoompac.storage.health import CONNECTION_ERRORS, connection_lost, database_health
 
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
@@ -62,6 +63,7 @@ class PostgresReader(Reader):
         self._sql = {query: postgres_sql(query.sql) for query in QUERIES}
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
+        self._pooled: PoolProxiedConnection | None = None
         # `DependencyHealth.losses` when the connection was opened.
         self._losses_seen = 0
         # None until a check on the current connection: a new connection may reach a server
@@ -93,35 +95,42 @@ class PostgresReader(Reader):
                 self._discard()
                 rows = self._connect().execute(sql, parameters, prepare=True).fetchall()
         except _FAILURES as exc:
-            lost = connection_lost(exc)
+            # A connection that died, as opposed to one that was refused or a statement that
+            # timed out. The pool then replaces its older connections at checkout
+            # (`GuardedEngine`), because they most likely died with this one.
+            lost = connection_lost(exc) or (
+                self._connection is not None and self._connection.broken
+            )
             if lost:
                 self._discard()
-            # A lost connection also makes the pool replace its older connections at checkout
-            # (`GuardedEngine`), because they most likely died with this one.
             raise self._health.failed(exc, lost=lost) from exc
         self._health.succeeded()
         return rows
 
     def _connect(self) -> psycopg.Connection[Any]:
         if self._connection is not None and self._health.losses != self._losses_seen:
-            # A request through the pool lost its connection since this one opened, so this
-            # one may be dead too. A new one costs a few milliseconds, and no request a 503.
+            # A request through the pool found its connection dead since this one opened, so
+            # this one may be dead too. Replacing it spares the next request a 503.
             self._discard()
         if self._connection is None:
-            # Opened here with the pool's settings, because the engine's pool may still contain
-            # connections that died with the server.
-            # SQLAlchemy's psycopg dialect passes everything as keywords.
-            _, parameters = self._engine.dialect.create_connect_args(self._engine.url)
-            self._connection = psycopg.connect(
-                **parameters, **POSTGRES_CONNECT_ARGS, autocommit=True
-            )
-            self._losses_seen = self._health.losses
+            # Checked out of the pool and kept: it counts against the pool's size rather than
+            # taking a connection slot of its own, and the pool replaces a connection that died
+            # in an earlier loss at checkout (`GuardedEngine`).
+            losses = self._health.losses
+            pooled = self._engine.raw_connection()
+            connection = pooled.driver_connection
+            assert isinstance(connection, psycopg.Connection)
+            connection.autocommit = True
+            self._pooled, self._connection = pooled, connection
+            self._losses_seen = losses
             self._snapshot = None
         return self._connection
 
     def _discard(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            # A broken connection has nothing left to release.
+        if self._pooled is not None:
+            pooled, self._pooled, self._connection = self._pooled, None, None
+            # Closed rather than handed back, since it is in autocommit mode. The pool opens a
+            # new connection in its place when next needed.
             with suppress(*_FAILURES):
-                connection.close()
+                pooled.invalidate()
+                pooled.close()
