@@ -80,7 +80,8 @@ class GuardedEngine:
     """Connections of an engine whose connection failures become `ServiceUnavailable`.
 
     After a connection loss reported to `health` by anyone, a pooled connection opened before it
-    is replaced at its next checkout, as it most likely died too.
+    is replaced at its next checkout, as it most likely died too. A connection that the checkout
+    itself opens is accepted, even if a loss came in while it opened.
     """
 
     def __init__(self, engine: Engine, health: DependencyHealth | None = None) -> None:
