@@ -282,7 +282,7 @@ def test_refused_connection_keeps_reader(database: str) -> None:
     store = CachedStore(engine, reader)
     try:
         assert reader.account("so-rate") is not None
-        held = [engine.connect() for _ in range(2)]  # The limit's other two connections.
+        others = [engine.connect() for _ in range(2)]  # The limit's other two connections.
         assert reader.health is not None
         losses = reader.health.losses
         reader.changed()
@@ -293,7 +293,7 @@ def test_refused_connection_keeps_reader(database: str) -> None:
         assert reader.account("so-rate") is not None
         reader.changed()
         assert reader_backends(database) == before
-        for connection in held:
+        for connection in others:
             connection.close()
         assert store.get_app_by_client_id("so-rate-app") is not None
     finally:

@@ -65,15 +65,20 @@ def refresh_in_thread(store: CachedStore, errors: list[BaseException]) -> thread
     return thread
 
 
-def test_queued_requests_share_check(store: tuple[CachedStore, GatedReader]) -> None:
-    cached, reader = store
+def refresh_two_queued(cached: CachedStore) -> list[BaseException]:
+    """Queue two refreshes before any check begins, run them, and return what they raised."""
     errors: list[BaseException] = []
-    with cached._lock:  # Both requests arrive before any check begins.
+    with cached._lock:
         threads = [refresh_in_thread(cached, errors) for _ in range(2)]
         time.sleep(SETTLE_SECONDS)
     for thread in threads:
         thread.join(10)
-    assert errors == []
+    return errors
+
+
+def test_queued_requests_share_check(store: tuple[CachedStore, GatedReader]) -> None:
+    cached, reader = store
+    assert refresh_two_queued(cached) == []
     assert reader.checks == 1
 
 
@@ -96,12 +101,7 @@ def test_check_in_flight_not_shared(store: tuple[CachedStore, GatedReader]) -> N
 def test_failed_check_not_shared(store: tuple[CachedStore, GatedReader]) -> None:
     """A request queued behind a check that failed runs its own."""
     cached, reader = store
-    errors: list[BaseException] = []
     reader.fail_next = True
-    with cached._lock:
-        threads = [refresh_in_thread(cached, errors) for _ in range(2)]
-        time.sleep(SETTLE_SECONDS)
-    for thread in threads:
-        thread.join(10)
+    errors = refresh_two_queued(cached)
     assert [type(error) for error in errors] == [ServiceUnavailable]
     assert reader.checks == 2

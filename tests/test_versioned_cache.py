@@ -1,4 +1,4 @@
-"""`VersionedCache` never answers a lookup with a value stored for another version.
+"""`VersionedCache` never returns a value stored for another version than the one looked up.
 
 A request on a worker thread can store a body built from older data while another request looks
 up the same key for the newer version. The version object below runs that store at the one

@@ -216,7 +216,7 @@ class SqliteReader(Reader):
 
 
 class CachedStore(SqlStore):
-    """`SqlStore` whose request-path reads come from memory or from `SqliteReader`."""
+    """`SqlStore` whose request-path reads come from memory or from its `Reader`."""
 
     def __init__(self, engine: Engine, reader: Reader) -> None:
         super().__init__(engine, health=reader.health)

@@ -22,11 +22,6 @@ HEAD_REVISION = "0003"
 _MIGRATION_LOCK_ID = 7_260_417
 # How long a request may wait for PostgreSQL, in seconds, before it fails with a 503.
 POSTGRES_TIMEOUT_SECONDS = 3
-# Given to every PostgreSQL connection of the engine's pool.
-POSTGRES_CONNECT_ARGS: dict[str, Any] = {
-    "connect_timeout": POSTGRES_TIMEOUT_SECONDS,
-    "options": f"-c statement_timeout={POSTGRES_TIMEOUT_SECONDS * 1000}",
-}
 
 
 def database_url(url: str) -> URL:
@@ -52,7 +47,10 @@ def open_engine(url: str) -> Engine:
             pool_size=41,
             max_overflow=0,
             pool_timeout=POSTGRES_TIMEOUT_SECONDS,
-            connect_args=POSTGRES_CONNECT_ARGS,
+            connect_args={
+                "connect_timeout": POSTGRES_TIMEOUT_SECONDS,
+                "options": f"-c statement_timeout={POSTGRES_TIMEOUT_SECONDS * 1000}",
+            },
         )
     if parsed.get_backend_name() != "sqlite":
         raise ValueError(

@@ -39,7 +39,10 @@ class DependencyHealth:
         self._lock = threading.Lock()
 
     def failed(self, error: BaseException, *, lost: bool = True) -> ServiceUnavailable:
-        """Record a failure, `lost` unless the connection is still fine, as after a timeout."""
+        """Record a failure and return the error to raise.
+
+        Pass `lost=False` when the connection survived the failure, as after a timeout.
+        """
         with self._lock:
             if lost:
                 self.losses += 1

@@ -36,7 +36,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
 from zoompac.storage.cache import QUERIES, Query, Reader
-from zoompac.storage.health import CONNECTION_ERRORS, connection_lost, database_health
+from zoompac.storage.health import (
+    CONNECTION_ERRORS,
+    DependencyHealth,
+    connection_lost,
+    database_health,
+)
 
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
 # Failures of the connection or of the server, as opposed to a bad query. A statement that
@@ -54,12 +59,13 @@ def postgres_sql(sqlite_sql: str) -> str:
 
 
 class PostgresReader(Reader):
-    """A connection of its own to the database of `engine`, for reads and the commit check."""
+    """A connection kept out of the pool of `engine`, for the cached reads and the commit check."""
+
+    health: DependencyHealth
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._health = database_health(engine)
-        self.health = self._health
+        self.health = database_health(engine)
         self._sql = {query: postgres_sql(query.sql) for query in QUERIES}
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
@@ -103,12 +109,12 @@ class PostgresReader(Reader):
             )
             if lost:
                 self._discard()
-            raise self._health.failed(exc, lost=lost) from exc
-        self._health.succeeded()
+            raise self.health.failed(exc, lost=lost) from exc
+        self.health.succeeded()
         return rows
 
     def _connect(self) -> psycopg.Connection[Any]:
-        if self._connection is not None and self._health.losses != self._losses_seen:
+        if self._connection is not None and self.health.losses != self._losses_seen:
             # A request through the pool found its connection dead since this one opened, so
             # this one may be dead too. Replacing it spares the next request a 503.
             self._discard()
@@ -116,7 +122,7 @@ class PostgresReader(Reader):
             # Checked out of the pool and kept: it counts against the pool's size rather than
             # taking a connection slot of its own, and the pool replaces a connection that died
             # in an earlier loss at checkout (`GuardedEngine`).
-            losses = self._health.losses
+            losses = self.health.losses
             pooled = self._engine.raw_connection()
             connection = pooled.driver_connection
             assert isinstance(connection, psycopg.Connection)

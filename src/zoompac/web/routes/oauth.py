@@ -27,7 +27,7 @@ async def issue_token(request: Request) -> Response:
     params = await form_parameters(request)
     # Always off the event loop: checking a client secret runs scrypt for tens of milliseconds.
     # TODO: bound this wait by REQUEST_DEADLINE_SECONDS, as `Runtime.run_blocking` does for API
-    # requests. A hung PostgreSQL now holds a token request until it answers.
+    # requests. A hung PostgreSQL now keeps a token request waiting until it responds.
     issued = await run_in_threadpool(run_grant, runtime, client_id, client_secret, params)
     request.state.client_id = client_id
     return token_response(issued, runtime)
